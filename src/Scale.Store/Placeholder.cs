@@ -1,0 +1,4 @@
+namespace Scale.Store;
+
+/// <summary>Placeholder until the first type lands here.</summary>
+internal static class Placeholder;
