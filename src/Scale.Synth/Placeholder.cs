@@ -1,0 +1,4 @@
+namespace Scale.Synth;
+
+/// <summary>Placeholder until the first type lands here.</summary>
+internal static class Placeholder;
