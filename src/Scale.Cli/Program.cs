@@ -1,1 +1,3 @@
-return 0;
+using Scale.Cli;
+
+return await ScaleCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -41,6 +41,9 @@ public enum MidiErrorCode
 
     /// <summary>"decompressed-too-large": gzip content expands past the size limit.</summary>
     DecompressedTooLarge,
+
+    /// <summary>"read-error": the source could not deliver the file's bytes (I/O error after retries).</summary>
+    ReadError,
 }
 
 /// <summary>
@@ -159,6 +162,7 @@ public static class MidiCodes
         MidiErrorCode.InvalidDataByte => "invalid-data-byte",
         MidiErrorCode.TruncatedEvent => "truncated-event",
         MidiErrorCode.DecompressedTooLarge => "decompressed-too-large",
+        MidiErrorCode.ReadError => "read-error",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unknown MIDI error code."),
     };
 

@@ -1,0 +1,17 @@
+using System.CommandLine;
+using Scale.Cli.Commands;
+
+namespace Scale.Cli;
+
+/// <summary>Composes the scale command line: one subcommand per job, each in Commands/.</summary>
+internal static class ScaleCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Scale: finds which General MIDI instruments songs really play and which songs sound alike.")
+        {
+            InspectCommand.Create(),
+        };
+        return root;
+    }
+}
