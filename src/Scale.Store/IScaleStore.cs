@@ -1,0 +1,49 @@
+namespace Scale.Store;
+
+/// <summary>
+/// Scale's result store: songs and their instruments, files that could not be used, the per-source ledger of
+/// finished keys (what makes a run resumable), and the runs themselves.
+/// </summary>
+/// <remarks>
+/// One interface, two implementations: SQLite (embedded, the default) now and PostgreSQL later, so nothing here
+/// exposes a provider type. Every write is one transaction; a process killed at any instant leaves a consistent
+/// store, and its run row stays <see cref="RunStatus.Running"/> until the next run of the same source marks it
+/// <see cref="RunStatus.Interrupted"/>. An instance serialises its own calls, so it may be shared by tasks, but
+/// it holds one connection: give each process its own instance.
+/// </remarks>
+public interface IScaleStore : IAsyncDisposable
+{
+    /// <summary>Connects and brings the schema up to date (idempotent; safe when several processes open at once).</summary>
+    Task OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Applies missing schema migrations; <see cref="OpenAsync"/> already does. Returns the schema version.</summary>
+    Task<int> MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a run of <paramref name="source"/>: marks that source's stale <see cref="RunStatus.Running"/> rows
+    /// (left by a killed process) <see cref="RunStatus.Interrupted"/>, then inserts a new running row.
+    /// </summary>
+    Task<long> BeginRunAsync(string source, CancellationToken cancellationToken);
+
+    /// <summary>Every key of <paramref name="source"/> that a run finished (valid or not): the resume ledger.</summary>
+    Task<IReadOnlySet<string>> GetFinishedKeysAsync(string source, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes one batch in a single transaction: songs (a song already stored under another key or run is left
+    /// as it is), their instruments, invalid files, the ledger rows and the run's counters. All or nothing. Keys
+    /// already in the ledger are ignored, so writing a batch twice changes nothing.
+    /// </summary>
+    Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken);
+
+    /// <summary>Ends a run: its final counts, timings, status and error message.</summary>
+    Task CompleteRunAsync(long runId, RunStats stats, RunStatus status, string? errorMessage, CancellationToken cancellationToken);
+
+    /// <summary>Runs, newest first.</summary>
+    Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>One run, or null.</summary>
+    Task<RunRecord?> GetRunAsync(long runId, CancellationToken cancellationToken);
+
+    /// <summary>Counts for a summary: songs, rows, invalid files by reason, instrument usage.</summary>
+    Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,150 @@
+using Microsoft.Data.Sqlite;
+using Scale.Midi;
+
+namespace Scale.Store.Sqlite;
+
+/// <summary>
+/// Versioned migrations, recorded in <c>schema_migrations(version, applied_at)</c>. Each runs once, in order, in
+/// the same IMMEDIATE transaction that checks the version, so processes opening one file at once cannot race.
+/// Never edit a released migration: add the next one.
+/// </summary>
+internal static class SqliteSchema
+{
+    internal const string CreateMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL
+        );
+        """;
+
+    private const string V1 = """
+        CREATE TABLE instrument_families (
+            code INTEGER PRIMARY KEY CHECK (code BETWEEN 0 AND 16),
+            name TEXT NOT NULL
+        );
+
+        CREATE TABLE instruments (
+            code        INTEGER PRIMARY KEY CHECK (code BETWEEN 0 AND 128),
+            name        TEXT NOT NULL,
+            family_code INTEGER NOT NULL REFERENCES instrument_families (code)
+        );
+
+        CREATE TABLE runs (
+            id              INTEGER PRIMARY KEY,
+            source          TEXT NOT NULL,
+            started_at      TEXT NOT NULL,
+            finished_at     TEXT,
+            status          TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+            files_seen      INTEGER NOT NULL DEFAULT 0,
+            files_skipped   INTEGER NOT NULL DEFAULT 0,
+            files_valid     INTEGER NOT NULL DEFAULT 0,
+            files_invalid   INTEGER NOT NULL DEFAULT 0,
+            files_duplicate INTEGER NOT NULL DEFAULT 0,
+            bytes_read      INTEGER NOT NULL DEFAULT 0,
+            read_seconds    REAL NOT NULL DEFAULT 0,
+            extract_seconds REAL NOT NULL DEFAULT 0,
+            write_seconds   REAL NOT NULL DEFAULT 0,
+            wall_seconds    REAL NOT NULL DEFAULT 0,
+            error           TEXT
+        );
+        CREATE INDEX ix_runs_source_status ON runs (source, status);
+
+        -- One row per distinct file content: id is the lower-case hex MD5 of the bytes.
+        -- instrument_bits_lo/mid/hi hold the InstrumentSet (codes 0-63, 64-127, 128) as signed 64-bit integers.
+        CREATE TABLE songs (
+            id                  TEXT PRIMARY KEY CHECK (length(id) = 32),
+            name                TEXT NOT NULL,
+            title               TEXT,
+            format              INTEGER NOT NULL,
+            tracks              INTEGER NOT NULL,
+            division            INTEGER NOT NULL,
+            ticks               INTEGER NOT NULL,
+            seconds             REAL,
+            bytes               INTEGER NOT NULL,
+            note_count          INTEGER NOT NULL,
+            instrument_count    INTEGER NOT NULL CHECK (instrument_count BETWEEN 0 AND 129),
+            warnings            TEXT NOT NULL DEFAULT '',
+            instrument_bits_lo  INTEGER NOT NULL,
+            instrument_bits_mid INTEGER NOT NULL,
+            instrument_bits_hi  INTEGER NOT NULL,
+            first_run_id        INTEGER NOT NULL REFERENCES runs (id)
+        );
+
+        CREATE TABLE song_instruments (
+            song_id         TEXT NOT NULL REFERENCES songs (id),
+            instrument_code INTEGER NOT NULL REFERENCES instruments (code),
+            notes           INTEGER NOT NULL,
+            PRIMARY KEY (song_id, instrument_code)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_song_instruments_instrument ON song_instruments (instrument_code, song_id);
+
+        -- The resume ledger: every key a run finished, valid (song_id set) or not.
+        CREATE TABLE source_files (
+            source  TEXT NOT NULL,
+            key     TEXT NOT NULL,
+            song_id TEXT REFERENCES songs (id) DEFERRABLE INITIALLY DEFERRED,
+            bytes   INTEGER NOT NULL,
+            run_id  INTEGER NOT NULL REFERENCES runs (id),
+            PRIMARY KEY (source, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_source_files_song ON source_files (song_id);
+
+        CREATE TABLE invalid_files (
+            source      TEXT NOT NULL,
+            key         TEXT NOT NULL,
+            md5         TEXT CHECK (md5 IS NULL OR length(md5) = 32),
+            reason_code TEXT NOT NULL,
+            message     TEXT NOT NULL,
+            bytes       INTEGER NOT NULL,
+            run_id      INTEGER NOT NULL REFERENCES runs (id),
+            PRIMARY KEY (source, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_invalid_files_reason ON invalid_files (reason_code);
+        """;
+
+    /// <summary>The migrations in order; version i+1 is element i.</summary>
+    internal static IReadOnlyList<Action<SqliteConnection, SqliteTransaction>> Migrations { get; } =
+    [
+        ApplyV1,
+    ];
+
+    internal static int LatestVersion => Migrations.Count;
+
+    private static void ApplyV1(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = V1;
+            create.ExecuteNonQuery();
+        }
+
+        using (var family = connection.CreateCommand())
+        {
+            family.Transaction = transaction;
+            family.CommandText = "INSERT INTO instrument_families (code, name) VALUES ($code, $name);";
+            var code = family.Parameters.Add("$code", SqliteType.Integer);
+            var name = family.Parameters.Add("$name", SqliteType.Text);
+            for (var f = 0; f < GeneralMidi.FamilyCount; f++)
+            {
+                code.Value = f;
+                name.Value = GeneralMidi.FamilyName(f);
+                family.ExecuteNonQuery();
+            }
+        }
+
+        using var instrument = connection.CreateCommand();
+        instrument.Transaction = transaction;
+        instrument.CommandText = "INSERT INTO instruments (code, name, family_code) VALUES ($code, $name, $family);";
+        var icode = instrument.Parameters.Add("$code", SqliteType.Integer);
+        var iname = instrument.Parameters.Add("$name", SqliteType.Text);
+        var ifamily = instrument.Parameters.Add("$family", SqliteType.Integer);
+        for (var i = 0; i < GeneralMidi.InstrumentCount; i++)
+        {
+            icode.Value = i;
+            iname.Value = GeneralMidi.InstrumentName(i);
+            ifamily.Value = GeneralMidi.FamilyOf(i);
+            instrument.ExecuteNonQuery();
+        }
+    }
+}
