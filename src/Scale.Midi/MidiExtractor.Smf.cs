@@ -92,7 +92,20 @@ public sealed partial class MidiExtractor
 
         if (!FindTracks(smf, 8L + headerLength))
         {
-            return Reject(MidiErrorCode.NoTracks, "The file has a MIDI header but no MTrk track chunk.");
+            if (declaredTracks == 0)
+            {
+                // A header that promises no tracks and has none is a valid, silent file.
+                return new MidiSummary
+                {
+                    Format = declaredFormat,
+                    Division = division,
+                    NoteCounts = new int[GeneralMidi.InstrumentCount],
+                    Seconds = division == 0 ? null : 0,
+                    Warnings = _warnings | MidiWarnings.NoNotes,
+                };
+            }
+
+            return Reject(MidiErrorCode.NoTracks, $"The header declares {declaredTracks} track(s) but the file has no MTrk track chunk.");
         }
 
         if (_trackCount != declaredTracks)
