@@ -53,7 +53,7 @@ public sealed partial class MidiExtractor
             if (range.SecondPassChannels != 0)
             {
                 // The first pass already accepted this track, so the second cannot fail.
-                ParseTrack(smf.Slice(range.Start, range.Length), t, range.Start, ParseMode.SharedSecondPass, out _);
+                ParseTrack<SecondPassMode>(smf.Slice(range.Start, range.Length), t, range.Start, out _);
             }
         }
     }

@@ -41,6 +41,28 @@ public sealed partial class MidiExtractor
         SharedSecondPass,
     }
 
+    /// <summary>Type-level parse modes: the JIT compiles one copy of the hot loop per mode with the mode's
+    /// branches folded away (a measured gain over a runtime mode argument).</summary>
+    private interface IParseMode
+    {
+        static abstract ParseMode Mode { get; }
+    }
+
+    private readonly struct IndependentMode : IParseMode
+    {
+        public static ParseMode Mode => ParseMode.Independent;
+    }
+
+    private readonly struct FirstPassMode : IParseMode
+    {
+        public static ParseMode Mode => ParseMode.SharedFirstPass;
+    }
+
+    private readonly struct SecondPassMode : IParseMode
+    {
+        public static ParseMode Mode => ParseMode.SharedSecondPass;
+    }
+
     private enum TrackEnd
     {
         EndOfTrack,
@@ -118,7 +140,10 @@ public sealed partial class MidiExtractor
         for (var t = 0; t < _trackCount; t++)
         {
             var range = _tracks[t];
-            var end = ParseTrack(smf.Slice(range.Start, range.Length), t, range.Start, independent ? ParseMode.Independent : ParseMode.SharedFirstPass, out var trackTicks);
+            var trackBytes = smf.Slice(range.Start, range.Length);
+            var end = independent
+                ? ParseTrack<IndependentMode>(trackBytes, t, range.Start, out var trackTicks)
+                : ParseTrack<FirstPassMode>(trackBytes, t, range.Start, out trackTicks);
             if (!Accept(end, range, t))
             {
                 return Reject(_errorCode, _errorMessage!);
@@ -269,8 +294,10 @@ public sealed partial class MidiExtractor
     /// One pass over a track's events. The hot loop: reads a delta time, a status (or reuses the running one) and
     /// the data bytes, and does a few stores per note. Nothing here allocates except on the error path.
     /// </summary>
-    private TrackEnd ParseTrack(ReadOnlySpan<byte> d, int track, int fileOffset, ParseMode mode, out long tick)
+    private TrackEnd ParseTrack<TMode>(ReadOnlySpan<byte> d, int track, int fileOffset, out long tick)
+        where TMode : struct, IParseMode
     {
+        var mode = TMode.Mode;
         tick = 0;
         var status = 0;
         var p = 0;
@@ -297,28 +324,36 @@ public sealed partial class MidiExtractor
                 return TrackEnd.NoEndOfTrack;
             }
 
-            // Delta time: a variable-length quantity of at most 4 bytes.
-            uint delta = 0;
-            int b;
-            var vlqBytes = 0;
-            do
+            // Delta time: a variable-length quantity of at most 4 bytes; one byte in most events, so that path is first.
+            int b = d[p++];
+            if (b >= 0x80)
             {
-                if (p >= d.Length)
+                var delta = (uint)(b & 0x7F);
+                var vlqBytes = 1;
+                do
                 {
-                    FlushChannelNotes(mode, track);
-                    return TrackEnd.Truncated;
-                }
+                    if (p >= d.Length)
+                    {
+                        FlushChannelNotes(mode, track);
+                        return TrackEnd.Truncated;
+                    }
 
-                b = d[p++];
-                delta = (delta << 7) | (uint)(b & 0x7F);
-                if (++vlqBytes == 4 && b >= 0x80)
-                {
-                    return Fail(MidiErrorCode.BadVariableLengthQuantity, track, fileOffset + p - 4, "a delta time is longer than 4 bytes");
+                    b = d[p++];
+                    delta = (delta << 7) | (uint)(b & 0x7F);
+                    if (++vlqBytes == 4 && b >= 0x80)
+                    {
+                        return Fail(MidiErrorCode.BadVariableLengthQuantity, track, fileOffset + p - 4, "a delta time is longer than 4 bytes");
+                    }
                 }
+                while (b >= 0x80);
+
+                tick += delta;
             }
-            while (b >= 0x80);
+            else
+            {
+                tick += b;
+            }
 
-            tick += delta;
             if (p >= d.Length)
             {
                 FlushChannelNotes(mode, track);
@@ -450,6 +485,7 @@ public sealed partial class MidiExtractor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void OnProgramChange(ParseMode mode, int track, int channel, int program, long tick, int eventAt)
     {
         if (mode == ParseMode.Independent)
