@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Scale.Midi;
 
@@ -298,6 +299,7 @@ public sealed partial class MidiExtractor
         where TMode : struct, IParseMode
     {
         var mode = TMode.Mode;
+        ref var start = ref MemoryMarshal.GetReference(d);
         tick = 0;
         var status = 0;
         var p = 0;
@@ -325,7 +327,7 @@ public sealed partial class MidiExtractor
             }
 
             // Delta time: a variable-length quantity of at most 4 bytes; one byte in most events, so that path is first.
-            int b = d[p++];
+            int b = At(ref start, p++);
             if (b >= 0x80)
             {
                 var delta = (uint)(b & 0x7F);
@@ -338,7 +340,7 @@ public sealed partial class MidiExtractor
                         return TrackEnd.Truncated;
                     }
 
-                    b = d[p++];
+                    b = At(ref start, p++);
                     delta = (delta << 7) | (uint)(b & 0x7F);
                     if (++vlqBytes == 4 && b >= 0x80)
                     {
@@ -361,7 +363,7 @@ public sealed partial class MidiExtractor
             }
 
             var eventAt = p;
-            b = d[p];
+            b = At(ref start, p);
             if (b < 0x80)
             {
                 if (status == 0)
@@ -410,7 +412,7 @@ public sealed partial class MidiExtractor
                 return TrackEnd.Truncated;
             }
 
-            var data1 = d[p++];
+            var data1 = At(ref start, p++);
             if (data1 >= 0x80)
             {
                 return Fail(MidiErrorCode.InvalidDataByte, track, fileOffset + p - 1, $"byte 0x{data1:X2} inside a channel message where a data byte (below 0x80) must be");
@@ -433,7 +435,7 @@ public sealed partial class MidiExtractor
                 return TrackEnd.Truncated;
             }
 
-            var data2 = d[p++];
+            var data2 = At(ref start, p++);
             if (data2 >= 0x80)
             {
                 return Fail(MidiErrorCode.InvalidDataByte, track, fileOffset + p - 1, $"byte 0x{data2:X2} inside a channel message where a data byte (below 0x80) must be");
@@ -445,6 +447,13 @@ public sealed partial class MidiExtractor
             }
         }
     }
+
+    /// <summary>
+    /// An unchecked read for the hot loop: every call site tests <c>p &lt; d.Length</c> just before, which the JIT
+    /// cannot see through, so the span indexer would check a second time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte At(ref byte start, int p) => Unsafe.Add(ref start, p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void OnNote(ParseMode mode, int track, int channel, long tick, int eventAt, int secondPassChannels)
