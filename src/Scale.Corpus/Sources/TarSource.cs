@@ -42,14 +42,11 @@ public sealed class TarSource : ICorpusSource
     public async IAsyncEnumerable<CorpusItem> ReadAsync(
         Func<string, bool>? include, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize,
+        await using var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, FileBufferSize,
             FileOptions.Asynchronous | FileOptions.SequentialScan);
-        await using var fileScope = file.ConfigureAwait(false);
         var compressed = await IsGzipAsync(file, cancellationToken).ConfigureAwait(false);
-        var content = compressed ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : (Stream)file;
-        await using var contentScope = (compressed ? content : Stream.Null).ConfigureAwait(false);
-        var reader = new TarReader(content, leaveOpen: true);
-        await using var readerScope = reader.ConfigureAwait(false);
+        await using var gzip = compressed ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : null;
+        await using var reader = new TarReader((Stream?)gzip ?? file, leaveOpen: true);
 
         long goodEntries = 0;
         while (true)
