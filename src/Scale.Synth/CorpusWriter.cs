@@ -11,8 +11,11 @@ namespace Scale.Synth;
 /// <summary>Writes one corpus: files (folder tree or tarball), md5_to_paths.json, synth-manifest.tsv.</summary>
 internal sealed class CorpusWriter
 {
-    /// <summary>Files per tarball batch: generated in parallel while the previous batch is compressed.</summary>
-    private const int TarBatch = 1024;
+    /// <summary>
+    /// Files per tarball batch: one batch is generated in parallel while the previous one is compressed. Two
+    /// batches of 256 average files hold about 20 MB.
+    /// </summary>
+    private const int TarBatch = 256;
 
     /// <summary>Fixed entry time so a tarball is identical for a seed (LMD was published in 2016).</summary>
     private static readonly DateTimeOffset EntryTime = new(2016, 7, 1, 0, 0, 0, TimeSpan.Zero);
@@ -193,7 +196,7 @@ internal sealed class CorpusWriter
 
     private sealed class Slot
     {
-        public byte[] Buffer = new byte[64 * 1024];
+        public byte[] Buffer = [];
         public int Length;
         public UInt128 Md5;
     }
@@ -224,7 +227,7 @@ internal sealed class CorpusWriter
             var slot = batch[i];
             if (slot.Buffer.Length < bytes.Length)
             {
-                slot.Buffer = new byte[Math.Max(bytes.Length, slot.Buffer.Length * 2)];
+                slot.Buffer = new byte[bytes.Length + (bytes.Length / 2)];
             }
 
             bytes.CopyTo(slot.Buffer);

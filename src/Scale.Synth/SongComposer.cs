@@ -118,7 +118,8 @@ internal sealed class SongComposer
             totalWeight += _parts[i].Weight;
         }
 
-        // Headers, conductor, and about 45 bytes of setup events per part come out of the budget first.
+        // The header, the conductor, and per part a chunk header plus about 45 bytes of setup events (53 in all)
+        // come out of the budget first.
         var partsBudget = Math.Max(targetBytes - 14 - conductorBytes - (partCount * 53), 60 * partCount);
         for (var i = 0; i < partCount; i++)
         {
@@ -338,12 +339,6 @@ internal sealed class SongComposer
             Array.Copy(_parts, at, _parts, at + 1, count - at);
             _parts[at] = drums;
             count++;
-        }
-
-        if (count == 0)
-        {
-            // Only possible for a one-instrument song that drew no program and no drums; give it a piano.
-            _parts[count++] = new Part { Role = PartRole.Keys, Channel = 0, ProgramCount = 1, Weight = 1 };
         }
 
         return count;
