@@ -11,6 +11,7 @@ internal static class ScaleCommandLine
         var root = new RootCommand("Scale: finds which General MIDI instruments songs really play and which songs sound alike.")
         {
             InspectCommand.Create(),
+            SynthCommand.Create(),
         };
         return root;
     }

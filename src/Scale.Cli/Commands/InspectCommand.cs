@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
+using Scale.Corpus.Naming;
 using System.Text.Json;
 using Scale.Midi;
 
@@ -105,7 +105,7 @@ internal static class InspectCommand
             }
 
             var bytes = File.ReadAllBytes(file);
-            return (extractor.Extract(bytes), Convert.ToHexStringLower(MD5.HashData(bytes)), bytes.Length);
+            return (extractor.Extract(bytes), SongId.FromBytes(bytes), bytes.Length);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,111 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Scale.Cli.Terminal;
+
+/// <summary>
+/// Shows progress of a long command on standard error: a live bar with rate and ETA on a terminal, a plain line
+/// every few seconds otherwise (logs, CI), so output stays readable in both.
+/// </summary>
+internal sealed class ProgressRenderer
+{
+    private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+    private readonly string _label;
+    private readonly string _unit;
+    private readonly TextWriter _plain;
+
+    public ProgressRenderer(string label, string unit = "files", TextWriter? plainOutput = null)
+    {
+        _label = label;
+        _unit = unit;
+        _plain = plainOutput ?? Console.Error;
+    }
+
+    /// <summary>True when standard error is an interactive terminal that can redraw a line.</summary>
+    public static bool IsInteractive =>
+        !Console.IsErrorRedirected && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal) &&
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
+
+    /// <summary>Runs <paramref name="work"/> while sampling <paramref name="sample"/> to draw progress.</summary>
+    public async Task<T> RunAsync<T>(Func<ProgressSnapshot> sample, Func<Task<T>> work)
+    {
+        return IsInteractive ? await RunLiveAsync(sample, work).ConfigureAwait(false) : await RunPlainAsync(sample, work).ConfigureAwait(false);
+    }
+
+    private async Task<T> RunLiveAsync<T>(Func<ProgressSnapshot> sample, Func<Task<T>> work)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return await console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(_label, autoStart: true);
+                var running = work();
+                while (!running.IsCompleted)
+                {
+                    Update(task, sample());
+                    await Task.WhenAny(running, Task.Delay(250)).ConfigureAwait(false);
+                }
+
+                Update(task, sample());
+                if (!task.IsIndeterminate)
+                {
+                    task.Value = task.MaxValue;
+                }
+
+                task.StopTask();
+                return await running.ConfigureAwait(false);
+            }).ConfigureAwait(false);
+    }
+
+    private void Update(ProgressTask task, ProgressSnapshot s)
+    {
+        task.IsIndeterminate = s.Total is null;
+        if (s.Total is { } total)
+        {
+            task.MaxValue = Math.Max(1, total);
+            task.Value = Math.Min(s.Done, total);
+        }
+
+        task.Description = Markup.Escape(Line(s));
+    }
+
+    private async Task<T> RunPlainAsync<T>(Func<ProgressSnapshot> sample, Func<Task<T>> work)
+    {
+        var running = work();
+        while (!running.IsCompleted)
+        {
+            await Task.WhenAny(running, Task.Delay(PlainInterval)).ConfigureAwait(false);
+            if (!running.IsCompleted)
+            {
+                await _plain.WriteLineAsync(Line(sample())).ConfigureAwait(false);
+            }
+        }
+
+        return await running.ConfigureAwait(false);
+    }
+
+    /// <summary>"run: 12,345/176,581 files · 2,345 files/s · 81.2 MB/s · 12 invalid · ETA 1:10".</summary>
+    public string Line(ProgressSnapshot s)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var count = s.Total is { } total ? string.Create(c, $"{s.Done:N0}/{total:N0}") : s.Done.ToString("N0", c);
+        var line = string.Create(c, $"{_label}: {count} {_unit} · {s.FilesPerSecond:N0} {_unit}/s · {s.MegabytesPerSecond:N1} MB/s · {s.Invalid:N0} invalid");
+        if (s.Eta is { } eta)
+        {
+            line += " · ETA " + FormatDuration(eta);
+        }
+
+        if (!string.IsNullOrEmpty(s.Detail))
+        {
+            line += " · " + s.Detail;
+        }
+
+        return line;
+    }
+
+    public static string FormatDuration(TimeSpan t) =>
+        t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+}
