@@ -30,6 +30,13 @@ internal sealed class FileFactory
 
     public FileFactory(long seed, double damagedShare, int averageBytes)
     {
+        if (damagedShare is < 0 or > 1 || double.IsNaN(damagedShare))
+        {
+            throw new ArgumentOutOfRangeException(nameof(damagedShare), damagedShare, "The damaged share must be between 0 and 1.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(averageBytes, 1_000);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(averageBytes, 1_000_000);
         _seed = seed;
         _damagedShare = damagedShare;
         _averageBytes = averageBytes;

@@ -54,6 +54,14 @@ public class SyntheticFileTests
 
     private static readonly string[] PinnedMd5 = ["cca91affe94e8504730b7d9b8b1d6af7", "0b0020a654ca177a01f0e3a34c3bfd00"];
 
+    [Theory]
+    [InlineData(-0.5, 35_000)]
+    [InlineData(2.0, 35_000)]
+    [InlineData(0.02, 0)]
+    public void GenerateFile_BadSettings_Throws(double share, int average) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            SyntheticCorpus.GenerateFile(new SyntheticCorpusOptions { DamagedShare = share, AverageFileBytes = average }, 0));
+
     [Fact]
     public void Md5_File_IsMd5OfBytes()
     {
