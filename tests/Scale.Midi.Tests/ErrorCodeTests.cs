@@ -123,6 +123,41 @@ public class ErrorCodeTests
     }
 
     [Fact]
+    public void Extract_GzipCutInsideFirstDeflateBlockHeader_GzipCorrupt()
+    {
+        // The member ends 3 bytes into its deflate data, inside a stored block's LEN/NLEN words, with no CRC-32 or
+        // size trailer: damaged compressed data. (Not "the file is empty": it has 13 bytes and is cut.)
+        byte[] file =
+        [
+            0x1F, 0x8B, 0x08, 0x00, // gzip magic, deflate, no flags
+            0x00, 0x00, 0x00, 0x00, // modification time
+            0x00, 0x03,             // extra flags, OS: Unix
+            0x01,                   // deflate block header: final block, type 0 (stored)
+            0x25, 0x00,             // LEN = 37; NLEN, the 37 bytes and the 8-byte trailer are missing
+        ];
+
+        var summary = MidiExtractor.ExtractOnce(file);
+
+        AssertRejected(summary, MidiErrorCode.GzipCorrupt, "gzip-corrupt");
+        Assert.Equal(MidiWarnings.GzipCompressed, summary.Warnings);
+    }
+
+    [Fact]
+    public void Extract_GzipSongWithMaxFileBytesLongMaxValue_ReadsSong()
+    {
+        // "No limit" written as long.MaxValue must not change what a small gzip-compressed song yields.
+        var song = new SmfBuilder(format: 0)
+            .Track(t => t.ProgramChange(0, 0, 40).Note(0, 0, 60, 100, 96).EndOfTrack())
+            .Build();
+        var options = new MidiExtractorOptions { MaxFileBytes = long.MaxValue };
+
+        var summary = MidiExtractor.ExtractOnce(Gzip(song), options);
+
+        Assert.True(summary.IsValid, summary.Error?.ReasonCode + ": " + summary.Error?.Message);
+        Assert.Equal(InstrumentSet.Of([40]), summary.Instruments);
+    }
+
+    [Fact]
     public void Extract_GzipOfNothing_EmptyFile()
     {
         byte[] file =
