@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 
 namespace Scale.Midi;
@@ -18,7 +19,9 @@ internal static class Gzip
     /// <summary>Decompresses into a pooled buffer the caller returns; never more than <paramref name="limit"/> bytes.</summary>
     public static unsafe Outcome TryDecompress(ReadOnlySpan<byte> file, long limit, out byte[]? buffer, out int length, out string detail)
     {
-        buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, Math.Max(4096L, file.Length * 4L)));
+        // One byte over the limit tells "too large" from "exactly the limit"; arrays cannot exceed Array.MaxLength.
+        var cap = Math.Min(limit, Array.MaxLength - 1L) + 1;
+        buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(cap, Math.Max(4096L, file.Length * 4L)));
         length = 0;
         detail = string.Empty;
         fixed (byte* pointer = file)
@@ -31,12 +34,12 @@ internal static class Gzip
                 {
                     if (length == buffer.Length)
                     {
-                        if (length > limit)
+                        if (length >= cap)
                         {
                             return Outcome.TooLarge;
                         }
 
-                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, buffer.Length * 2L));
+                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(cap, buffer.Length * 2L));
                         buffer.AsSpan(0, length).CopyTo(bigger);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = bigger;
@@ -63,6 +66,19 @@ internal static class Gzip
             }
         }
 
-        return length > limit ? Outcome.TooLarge : Outcome.Ok;
+        if (length > limit)
+        {
+            return Outcome.TooLarge;
+        }
+
+        // GZipStream stops quietly when its input runs out, so a cut-off file would pass as a short one. The gzip
+        // trailer's last 4 bytes hold the uncompressed length mod 2^32: a mismatch means truncated or damaged.
+        if (file.Length < 18 || BinaryPrimitives.ReadUInt32LittleEndian(file[^4..]) != (uint)length)
+        {
+            detail = $"the data is cut short or damaged (decompressed {length:N0} bytes; the gzip trailer disagrees)";
+            return Outcome.Corrupt;
+        }
+
+        return Outcome.Ok;
     }
 }

@@ -108,8 +108,9 @@ public sealed partial class MidiExtractor
             format = 1;
         }
 
-        if (division == 0)
+        if (division == 0 || ((division & 0x8000) != 0 && ((division & 0xFF) == 0 || -(sbyte)(division >> 8) <= 0)))
         {
+            // Zero ticks per quarter note, or an SMPTE division with no frames or no ticks per frame.
             _warnings |= MidiWarnings.InvalidDivision;
         }
 
@@ -313,7 +314,7 @@ public sealed partial class MidiExtractor
         {
             Array.Clear(_channelNotes);
         }
-        else
+        else if (mode == ParseMode.SharedSecondPass)
         {
             _channelChangeStart.AsSpan(0, 16).CopyTo(_channelCursor);
         }

@@ -322,6 +322,21 @@ public class WarningTests
         Assert.Equal(96, summary.Ticks);
     }
 
+    [Theory]
+    [InlineData(0xE7, 0x00)] // SMPTE -25 fps, 0 ticks per frame
+    [InlineData(0x80, 0x28)] // SMPTE "minus 0" frames per second, 40 ticks per frame
+    public void Extract_SmpteDivisionWithoutFramesOrTicks_InvalidDivision(byte high, byte low)
+    {
+        byte[] file = [.. Song];
+        file[12] = high;
+        file[13] = low;
+
+        var summary = MidiExtractor.ExtractOnce(file);
+
+        AssertViolinNote(summary, MidiWarnings.InvalidDivision);
+        Assert.Null(summary.Seconds);
+    }
+
     [Fact]
     public void Extract_SystemCommonAndRealTimeMessagesInTrack_SkippedWithTheirData()
     {
