@@ -108,9 +108,8 @@ public sealed partial class MidiExtractor
             format = 1;
         }
 
-        if (division == 0 || ((division & 0x8000) != 0 && ((division & 0xFF) == 0 || -(sbyte)(division >> 8) <= 0)))
+        if (!Timing.IsValidDivision(division))
         {
-            // Zero ticks per quarter note, or an SMPTE division with no frames or no ticks per frame.
             _warnings |= MidiWarnings.InvalidDivision;
         }
 

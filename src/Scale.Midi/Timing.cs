@@ -5,25 +5,33 @@ internal static class Timing
 {
     private const double DefaultTempo = 500_000; // microseconds per quarter note: 120 bpm, the SMF default
 
+    /// <summary>
+    /// Ticks per quarter note above zero, or SMPTE (top bit set: the high byte is minus the frame rate, one of 24,
+    /// 25, 29 (drop frame) or 30, and the low byte ticks per frame, above zero).
+    /// </summary>
+    public static bool IsValidDivision(int division)
+    {
+        if ((division & 0x8000) == 0)
+        {
+            return division != 0;
+        }
+
+        return -(sbyte)(division >> 8) is 24 or 25 or 29 or 30 && (division & 0xFF) != 0;
+    }
+
     public static double? Seconds(int division, int format, ReadOnlySpan<TrackRange> tracks, Span<TempoChange> tempos, long ticks)
     {
-        if (division == 0)
+        if (!IsValidDivision(division))
         {
             return null;
         }
 
         if ((division & 0x8000) != 0)
         {
-            // SMPTE: the high byte is minus frames per second, the low byte ticks per frame; tempo does not apply.
+            // SMPTE: tempo does not apply; 29 means 29.97 frames per second (drop frame).
             var framesPerSecond = -(sbyte)(division >> 8);
-            var ticksPerFrame = division & 0xFF;
-            if (framesPerSecond <= 0 || ticksPerFrame == 0)
-            {
-                return null;
-            }
-
             var fps = framesPerSecond == 29 ? 29.97 : framesPerSecond;
-            return ticks / (fps * ticksPerFrame);
+            return ticks / (fps * (division & 0xFF));
         }
 
         tempos.Sort(static (a, b) => a.Tick != b.Tick ? a.Tick.CompareTo(b.Tick) : a.Track != b.Track ? a.Track.CompareTo(b.Track) : a.At.CompareTo(b.At));
