@@ -1,4 +1,0 @@
-namespace Scale.Pipeline;
-
-/// <summary>Placeholder until the first type lands here.</summary>
-internal static class Placeholder;
