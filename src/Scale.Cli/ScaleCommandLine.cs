@@ -12,6 +12,7 @@ internal static class ScaleCommandLine
         {
             InspectCommand.Create(),
             SynthCommand.Create(),
+            RunCommand.Create(),
         };
         return root;
     }

@@ -28,18 +28,6 @@ internal static class SynthCommand
         {
             files, output, seed, tar, damaged,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(files) < 0)
-            {
-                result.AddError("--files must be 0 or more.");
-            }
-
-            if (result.GetValue(damaged) is < 0 or > 1)
-            {
-                result.AddError("--damaged-share must be between 0 and 1.");
-            }
-        });
         command.SetAction((parse, cancellationToken) => RunAsync(
             new SyntheticCorpusOptions
             {
@@ -75,6 +63,12 @@ internal static class SynthCommand
 
     private static async Task<int> RunAsync(SyntheticCorpusOptions options, CancellationToken cancellationToken)
     {
+        if (options.Files < 0 || options.DamagedShare is < 0 or > 1 || double.IsNaN(options.DamagedShare))
+        {
+            await Console.Error.WriteLineAsync("scale synth: --files must be 0 or more and --damaged-share between 0 and 1.").ConfigureAwait(false);
+            return 2;
+        }
+
         var result = await WriteAsync(options, cancellationToken).ConfigureAwait(false);
         if (result is null)
         {

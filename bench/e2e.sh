@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# End-to-end timing of `scale run` on synthetic Lakh-shaped corpora: a shard the size of one Lakh folder
+# (11,036 files) and, with --full, full scale (176,581 files ≈ 6 GB). Writes bench/results/e2e-<date>.md.
+# Usage: bench/e2e.sh [--full] [--keep] [--work DIR]
+# The corpus is generated first (not timed); `scale run` is timed from a warm page cache, as a re-run on a
+# machine that just downloaded the data would be. Needs ≈ 7 GB free disk for --full.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+full=0 keep=0 work="${TMPDIR:-/tmp}/scale-e2e"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --full) full=1 ;;
+    --keep) keep=1 ;;
+    --work) work="$2"; shift ;;
+    *) echo "usage: bench/e2e.sh [--full] [--keep] [--work DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+scale="$root/scale"
+"$scale" --help >/dev/null   # build once, outside the timings
+mkdir -p "$work" "$root/bench/results"
+out="$root/bench/results/e2e-$(date -u +%Y-%m-%d).md"
+{
+  echo "# scale run, end to end ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, load average before start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo
+  echo "| corpus | files | MB | wall s | files/s | MB/s | valid | invalid |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+} > "$out"
+
+bench_one() {
+  local name="$1" files="$2" dir="$work/$1"
+  rm -rf "$dir"
+  echo "== $name: writing $files synthetic files to $dir (not timed)" >&2
+  "$scale" synth --files "$files" --out "$dir/corpus" --seed 42 >&2
+  cat "$dir"/corpus/*/*.mid > /dev/null   # warm the page cache
+  local mb; mb=$(du -sm --apparent-size "$dir/corpus" | cut -f1)
+  echo "== $name: scale run" >&2
+  local start end; start=$(date +%s.%N)
+  "$scale" run --source "$dir/corpus" --names "$dir/corpus/md5_to_paths.json" --db "$dir/scale.db" > "$dir/run.txt"
+  end=$(date +%s.%N)
+  cat "$dir/run.txt" >&2
+  local secs valid invalid
+  secs=$(echo "$end - $start" | bc -l)
+  valid=$(sqlite3 "$dir/scale.db" "select count(*) from songs" 2>/dev/null || echo "?")
+  invalid=$(sqlite3 "$dir/scale.db" "select count(*) from invalid_files" 2>/dev/null || echo "?")
+  printf '| %s | %s | %s | %.1f | %.0f | %.1f | %s | %s |\n' "$name" "$files" "$mb" "$secs" \
+    "$(echo "$files / $secs" | bc -l)" "$(echo "$mb / $secs" | bc -l)" "$valid" "$invalid" >> "$out"
+  [[ $keep -eq 1 ]] || rm -rf "$dir"
+}
+
+bench_one shard 11036
+[[ $full -eq 1 ]] && bench_one full 176581
+echo >> "$out"
+echo "Re-run: \`bench/e2e.sh$([[ $full -eq 1 ]] && echo ' --full')\`. Wall time includes process start and SQLite writes." >> "$out"
+cat "$out"

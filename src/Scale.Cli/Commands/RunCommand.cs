@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using Scale.Cli.Terminal;
+using Scale.Corpus.Naming;
+using Scale.Corpus.Sources;
+using Scale.Midi;
+using Scale.Pipeline;
+using Scale.Store;
+
+namespace Scale.Cli.Commands;
+
+/// <summary><c>scale run --source SRC [--names md5_to_paths.json] [--db scale.db]</c>: the batch job into the store.</summary>
+internal static class RunCommand
+{
+    /// <summary>Exit code after Ctrl+C, as shells report SIGINT.</summary>
+    private const int Interrupted = 130;
+
+    public static Command Create()
+    {
+        var source = new Option<string>("--source")
+        {
+            Description = "The corpus: a folder, a .tar/.tar.gz tarball, or s3://bucket/prefix. Env: SCALE_SOURCE.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_SOURCE") ?? string.Empty,
+        };
+        var names = new Option<string?>("--names")
+        {
+            Description = "Lakh's md5_to_paths.json, to name songs after their first path. Env: SCALE_NAMES.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_NAMES"),
+        };
+        var db = CommonOptions.Database();
+        var workers = new Option<int>("--workers")
+        {
+            Description = "Extraction workers (default: one per core). Env: SCALE_WORKERS.",
+            DefaultValueFactory = _ => CommonOptions.IntFromEnvironment("SCALE_WORKERS", Environment.ProcessorCount),
+        };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "Files per database transaction.",
+            DefaultValueFactory = _ => new ExtractionJobOptions().BatchFiles,
+        };
+        var maxBytes = CommonOptions.MaxFileBytes();
+        var s3Endpoint = new Option<string?>("--s3-endpoint")
+        {
+            Description = "S3-compatible endpoint URL (MinIO, ...). Env: SCALE_S3_ENDPOINT or AWS_ENDPOINT_URL_S3.",
+        };
+        var s3Concurrency = new Option<int>("--s3-concurrency")
+        {
+            Description = "Parallel S3 downloads.",
+            DefaultValueFactory = _ => CorpusSourceOptions.DefaultS3Concurrency,
+        };
+        var command = new Command("run", "Extract every file of a corpus into the database, on all cores. Resumable: a rerun does only what is left.")
+        {
+            source, names, db, workers, batch, maxBytes, s3Endpoint, s3Concurrency,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            new RunRequest(
+                parse.GetValue(source)!,
+                parse.GetValue(names),
+                parse.GetValue(db)!,
+                parse.GetValue(workers),
+                parse.GetValue(batch),
+                parse.GetValue(maxBytes),
+                parse.GetValue(s3Endpoint),
+                parse.GetValue(s3Concurrency)),
+            cancellationToken));
+        return command;
+    }
+
+    internal sealed record RunRequest(string Source, string? Names, string Db, int Workers, int BatchFiles, long MaxFileBytes, string? S3Endpoint, int S3Concurrency);
+
+    internal static async Task<int> RunAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        // Checked here rather than in a System.CommandLine validator, which sees options without their defaults.
+        if (string.IsNullOrWhiteSpace(request.Source))
+        {
+            await Console.Error.WriteLineAsync("scale run: --source is required (a folder, a tarball or s3://bucket/prefix), or set SCALE_SOURCE.").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (request.Workers < 1 || request.BatchFiles < 1 || request.S3Concurrency < 1 || request.MaxFileBytes < 1)
+        {
+            await Console.Error.WriteLineAsync("scale run: --workers, --batch, --s3-concurrency and --max-file-bytes must be at least 1.").ConfigureAwait(false);
+            return 2;
+        }
+
+        try
+        {
+            var result = await ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
+            return result.Succeeded ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("scale run: interrupted. Everything committed so far is kept; run the same command again to finish.").ConfigureAwait(false);
+            return Interrupted;
+        }
+        catch (Exception ex) when (CommonOptions.IsUserError(ex))
+        {
+            await Console.Error.WriteLineAsync($"scale run: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+
+    /// <summary>Runs the job with progress and prints the summary; user errors throw (see <see cref="CommonOptions.IsUserError"/>).</summary>
+    internal static async Task<ExtractionResult> ExecuteAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        var names = string.IsNullOrWhiteSpace(request.Names)
+            ? SongNames.Empty
+            : await SongNames.LoadAsync(request.Names, cancellationToken).ConfigureAwait(false);
+        var sourceOptions = new CorpusSourceOptions
+        {
+            MaxFileBytes = request.MaxFileBytes,
+            S3Endpoint = request.S3Endpoint,
+            S3Concurrency = request.S3Concurrency,
+        };
+        await using var source = CorpusSourceFactory.Open(request.Source, sourceOptions);
+        await using var store = await ScaleStoreFactory.OpenAsync(request.Db, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        var job = new ExtractionJob(store);
+        var options = new ExtractionJobOptions
+        {
+            Workers = request.Workers,
+            BatchFiles = request.BatchFiles,
+            Extractor = new MidiExtractorOptions { MaxFileBytes = request.MaxFileBytes },
+            NameLookup = names.Count > 0 ? names.NameOf : null,
+        };
+
+        Console.WriteLine($"scale run: {source.Identity} → {request.Db}" + (names.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({names.Count:N0} names)") : string.Empty));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var renderer = new ProgressRenderer("run");
+        var result = await renderer.RunAsync(
+            () =>
+            {
+                var p = job.Progress;
+                var detail = p.Skipped > 0 ? string.Create(CultureInfo.InvariantCulture, $"{p.Skipped:N0} already done") : null;
+                return new ProgressSnapshot(p.Committed, p.Total is { } t ? t - p.Skipped : null, p.Bytes, p.Invalid, clock.Elapsed, detail);
+            },
+            () => job.RunAsync(source, options, cancellationToken)).ConfigureAwait(false);
+
+        var summary = await store.GetSummaryAsync(cancellationToken).ConfigureAwait(false);
+        Print(result, summary);
+        return result;
+    }
+
+    private static void Print(ExtractionResult result, StoreSummary summary)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var s = result.Stats;
+        var processed = s.FilesValid + s.FilesInvalid;
+        Console.WriteLine(string.Create(c, $"Run {result.RunId}: {result.Status.ToString().ToLowerInvariant()} in {s.WallSeconds:N1} s"));
+        Console.WriteLine(string.Create(c, $"  files     {processed:N0} processed ({s.FilesValid:N0} valid, {s.FilesDuplicate:N0} of them duplicates; {s.FilesInvalid:N0} invalid), {s.FilesSkipped:N0} already done"));
+        if (s.WallSeconds > 0)
+        {
+            Console.WriteLine(string.Create(c, $"  speed     {processed / s.WallSeconds:N0} files/s, {s.BytesRead / 1e6 / s.WallSeconds:N1} MB/s ({s.BytesRead / 1e6:N1} MB)"));
+        }
+
+        Console.WriteLine(string.Create(c, $"  stages    read wait {s.ReadSeconds:N1} s, extract {s.ExtractSeconds:N1} s (all workers), write {s.WriteSeconds:N1} s"));
+        if (result.Error is not null)
+        {
+            Console.WriteLine($"  note      {result.Error}");
+        }
+
+        Console.WriteLine(string.Create(c, $"Database: {summary.Songs:N0} songs, {summary.SongInstruments:N0} song-instrument rows, {summary.InvalidFiles:N0} invalid files"));
+        if (summary.InvalidByReason.Count > 0)
+        {
+            Console.WriteLine("  invalid   " + string.Join(", ", summary.InvalidByReason.Select(r => string.Create(c, $"{r.ReasonCode} {r.Files:N0}"))));
+        }
+
+        if (summary.InstrumentUsage.Count > 0)
+        {
+            Console.WriteLine("  top       " + string.Join(", ", summary.InstrumentUsage.Take(8).Select(u => string.Create(c, $"{u.Name} {u.Songs:N0}"))));
+        }
+    }
+}
