@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using Scale.Midi;
 
@@ -29,12 +30,12 @@ internal sealed class SqliteScaleStore : IScaleStore
 
     private const string SelectFinishedKeys = "SELECT key FROM source_files WHERE source = $source;";
 
-    private const string InsertLedger = """
+    private const string InsertLedgerSql = """
         INSERT INTO source_files (source, key, song_id, bytes, run_id) VALUES ($source, $key, $song, $bytes, $run)
         ON CONFLICT (source, key) DO NOTHING;
         """;
 
-    private const string InsertSong = """
+    private const string InsertSongSql = """
         INSERT INTO songs (id, name, title, format, tracks, division, ticks, seconds, bytes, note_count,
                            instrument_count, warnings, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi,
                            first_run_id)
@@ -43,10 +44,8 @@ internal sealed class SqliteScaleStore : IScaleStore
         ON CONFLICT (id) DO NOTHING;
         """;
 
-    private const string InsertSongInstrument = """
-        INSERT INTO song_instruments (song_id, instrument_code, notes) VALUES ($song, $code, $notes)
-        ON CONFLICT (song_id, instrument_code) DO NOTHING;
-        """;
+    /// <summary>Instruments of one song go in one multi-row INSERT (one command per row count, made when first needed).</summary>
+    private const string InsertSongInstrumentsHead = "INSERT INTO song_instruments (song_id, instrument_code, notes) VALUES ";
 
     private const string InsertInvalid = """
         INSERT INTO invalid_files (source, key, md5, reason_code, message, bytes, run_id)
@@ -62,6 +61,8 @@ internal sealed class SqliteScaleStore : IScaleStore
                         bytes_read = bytes_read + $bytes
         WHERE id = $run;
         """;
+
+    private const string DeleteSongById = "DELETE FROM songs WHERE id = $id;";
 
     private const string SelectRunSource = "SELECT source FROM runs WHERE id = $run;";
 
@@ -137,7 +138,8 @@ internal sealed class SqliteScaleStore : IScaleStore
                     PRAGMA foreign_keys = ON;
                     PRAGMA synchronous = NORMAL;
                     PRAGMA temp_store = MEMORY;
-                    PRAGMA cache_size = -65536;
+                    PRAGMA cache_size = -131072;
+                    PRAGMA wal_autocheckpoint = 8192;
                     """);
                 // Persistent in the file; switching needs a moment with no other writer, so retry on busy.
                 ExecuteWithBusyRetry(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
@@ -487,28 +489,44 @@ internal sealed class SqliteScaleStore : IScaleStore
 
             var file = files[i];
             var summary = file.Summary;
-            var isSong = file.IsValid && summary is not null && file.Md5 is not null;
-            batch.LedgerKey.Value = file.Key;
-            batch.LedgerSong.Value = isSong ? file.Md5 : DBNull.Value;
-            batch.LedgerBytes.Value = file.Bytes;
-            if (batch.Ledger.ExecuteNonQuery() == 0)
+            if (file.IsValid && summary is not null && file.Md5 is not null)
             {
-                ignored++;
-                continue;
-            }
+                // Song first (the ledger row references it), then the ledger row, then the instruments.
+                var newSong = InsertSong(batch, file, summary);
+                if (!InsertLedger(batch, file, file.Md5))
+                {
+                    ignored++;
+                    if (newSong)
+                    {
+                        // Key already finished with other content: do not keep a song nobody references.
+                        batch.DeleteSongId.Value = file.Md5;
+                        batch.DeleteSong.ExecuteNonQuery();
+                    }
 
-            bytes += file.Bytes;
-            if (isSong)
-            {
+                    continue;
+                }
+
                 valid++;
-                if (!InsertSongRows(batch, file, summary!))
+                bytes += file.Bytes;
+                if (newSong)
+                {
+                    InsertInstruments(batch, file.Md5, summary);
+                }
+                else
                 {
                     duplicates++;
                 }
             }
             else
             {
+                if (!InsertLedger(batch, file, null))
+                {
+                    ignored++;
+                    continue;
+                }
+
                 invalid++;
+                bytes += file.Bytes;
                 batch.InvalidKey.Value = file.Key;
                 batch.InvalidMd5.Value = (object?)file.Md5 ?? DBNull.Value;
                 batch.InvalidReason.Value = file.ReasonCode ?? InvalidReasons.InternalError;
@@ -521,8 +539,16 @@ internal sealed class SqliteScaleStore : IScaleStore
         return new BatchResult(valid, invalid, duplicates, ignored, bytes);
     }
 
-    /// <summary>Inserts the song and its instruments; false when the song was already stored.</summary>
-    private bool InsertSongRows(BatchCommands batch, ExtractedFile file, MidiSummary summary)
+    private static bool InsertLedger(BatchCommands batch, ExtractedFile file, string? songId)
+    {
+        batch.LedgerKey.Value = file.Key;
+        batch.LedgerSong.Value = (object?)songId ?? DBNull.Value;
+        batch.LedgerBytes.Value = file.Bytes;
+        return batch.Ledger.ExecuteNonQuery() != 0;
+    }
+
+    /// <summary>Inserts the song row; false when a song with this MD5 was already stored.</summary>
+    private bool InsertSong(BatchCommands batch, ExtractedFile file, MidiSummary summary)
     {
         var md5 = file.Md5!;
         var set = summary.Instruments;
@@ -541,13 +567,23 @@ internal sealed class SqliteScaleStore : IScaleStore
         batch.SongLow.Value = unchecked((long)set.Low);
         batch.SongMiddle.Value = unchecked((long)set.Middle);
         batch.SongHigh.Value = unchecked((long)set.High);
-        if (batch.Song.ExecuteNonQuery() == 0)
+        return batch.Song.ExecuteNonQuery() != 0;
+    }
+
+    private static void InsertInstruments(BatchCommands batch, string md5, MidiSummary summary)
+    {
+        var set = summary.Instruments;
+        var count = set.Count;
+        if (count == 0)
         {
-            return false;
+            return;
         }
 
-        batch.InstrumentSong.Value = md5;
+        var insert = batch.Instruments(count);
+        var parameters = insert.Parameters;
+        parameters[0].Value = md5;
         var notes = summary.NoteCounts;
+        var p = 1;
         for (var word = 0; word < 3; word++)
         {
             var bits = word switch { 0 => set.Low, 1 => set.Middle, _ => set.High };
@@ -555,13 +591,12 @@ internal sealed class SqliteScaleStore : IScaleStore
             {
                 var code = (word << 6) + BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
-                batch.InstrumentCode.Value = code;
-                batch.InstrumentNotes.Value = code < notes.Count ? notes[code] : 0;
-                batch.Instrument.ExecuteNonQuery();
+                parameters[p++].Value = code;
+                parameters[p++].Value = code < notes.Count ? notes[code] : 0;
             }
         }
 
-        return true;
+        insert.ExecuteNonQuery();
     }
 
     private string WarningText(MidiWarnings warnings)
@@ -650,16 +685,20 @@ internal sealed class SqliteScaleStore : IScaleStore
     /// <summary>The prepared statements of the batch path and their parameters, kept for the store's lifetime.</summary>
     private sealed class BatchCommands : IDisposable
     {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteCommand?[] _instruments = new SqliteCommand?[GeneralMidi.InstrumentCount + 1];
+        private SqliteTransaction? _transaction;
+
         public BatchCommands(SqliteConnection connection)
         {
-            Ledger = Command(connection, null, InsertLedger);
+            Ledger = Command(connection, null, InsertLedgerSql);
             LedgerSource = Add(Ledger, "$source", SqliteType.Text);
             LedgerKey = Add(Ledger, "$key", SqliteType.Text);
             LedgerSong = Add(Ledger, "$song", SqliteType.Text);
             LedgerBytes = Add(Ledger, "$bytes", SqliteType.Integer);
             LedgerRun = Add(Ledger, "$run", SqliteType.Integer);
 
-            Song = Command(connection, null, InsertSong);
+            Song = Command(connection, null, InsertSongSql);
             SongId = Add(Song, "$id", SqliteType.Text);
             SongName = Add(Song, "$name", SqliteType.Text);
             SongTitle = Add(Song, "$title", SqliteType.Text);
@@ -677,10 +716,7 @@ internal sealed class SqliteScaleStore : IScaleStore
             SongHigh = Add(Song, "$hi", SqliteType.Integer);
             SongRun = Add(Song, "$run", SqliteType.Integer);
 
-            Instrument = Command(connection, null, InsertSongInstrument);
-            InstrumentSong = Add(Instrument, "$song", SqliteType.Text);
-            InstrumentCode = Add(Instrument, "$code", SqliteType.Integer);
-            InstrumentNotes = Add(Instrument, "$notes", SqliteType.Integer);
+            _connection = connection;
 
             Invalid = Command(connection, null, InsertInvalid);
             InvalidSource = Add(Invalid, "$source", SqliteType.Text);
@@ -690,6 +726,9 @@ internal sealed class SqliteScaleStore : IScaleStore
             InvalidMessage = Add(Invalid, "$message", SqliteType.Text);
             InvalidBytes = Add(Invalid, "$bytes", SqliteType.Integer);
             InvalidRun = Add(Invalid, "$run", SqliteType.Integer);
+
+            DeleteSong = Command(connection, null, DeleteSongById);
+            DeleteSongId = Add(DeleteSong, "$id", SqliteType.Text);
 
             RunCounts = Command(connection, null, AddRunCounts);
             RunValid = Add(RunCounts, "$valid", SqliteType.Integer);
@@ -724,10 +763,29 @@ internal sealed class SqliteScaleStore : IScaleStore
         public SqliteParameter SongHigh { get; }
         public SqliteParameter SongRun { get; }
 
-        public SqliteCommand Instrument { get; }
-        public SqliteParameter InstrumentSong { get; }
-        public SqliteParameter InstrumentCode { get; }
-        public SqliteParameter InstrumentNotes { get; }
+        /// <summary>The INSERT of <paramref name="count"/> song_instruments rows: $s, then $cN, $nN per row.</summary>
+        public SqliteCommand Instruments(int count)
+        {
+            if (_instruments[count] is { } cached)
+            {
+                return cached;
+            }
+
+            var sql = new StringBuilder(InsertSongInstrumentsHead, InsertSongInstrumentsHead.Length + (count * 24));
+            var command = _connection.CreateCommand();
+            command.Transaction = _transaction;
+            command.Parameters.Add("$s", SqliteType.Text);
+            for (var i = 0; i < count; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append("($s, $c").Append(i).Append(", $n").Append(i).Append(')');
+                command.Parameters.Add("$c" + i.ToString(CultureInfo.InvariantCulture), SqliteType.Integer);
+                command.Parameters.Add("$n" + i.ToString(CultureInfo.InvariantCulture), SqliteType.Integer);
+            }
+
+            command.CommandText = sql.Append(';').ToString();
+            _instruments[count] = command;
+            return command;
+        }
 
         public SqliteCommand Invalid { get; }
         public SqliteParameter InvalidSource { get; }
@@ -738,6 +796,9 @@ internal sealed class SqliteScaleStore : IScaleStore
         public SqliteParameter InvalidBytes { get; }
         public SqliteParameter InvalidRun { get; }
 
+        public SqliteCommand DeleteSong { get; }
+        public SqliteParameter DeleteSongId { get; }
+
         public SqliteCommand RunCounts { get; }
         public SqliteParameter RunValid { get; }
         public SqliteParameter RunInvalid { get; }
@@ -747,10 +808,16 @@ internal sealed class SqliteScaleStore : IScaleStore
 
         public void Enlist(SqliteTransaction? transaction)
         {
+            _transaction = transaction;
+            foreach (var command in _instruments)
+            {
+                command?.Transaction = transaction;
+            }
+
             Ledger.Transaction = transaction;
             Song.Transaction = transaction;
-            Instrument.Transaction = transaction;
             Invalid.Transaction = transaction;
+            DeleteSong.Transaction = transaction;
             RunCounts.Transaction = transaction;
         }
 
@@ -758,8 +825,13 @@ internal sealed class SqliteScaleStore : IScaleStore
         {
             Ledger.Dispose();
             Song.Dispose();
-            Instrument.Dispose();
+            foreach (var command in _instruments)
+            {
+                command?.Dispose();
+            }
+
             Invalid.Dispose();
+            DeleteSong.Dispose();
             RunCounts.Dispose();
         }
 

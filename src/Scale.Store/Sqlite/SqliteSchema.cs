@@ -82,12 +82,11 @@ internal static class SqliteSchema
         CREATE TABLE source_files (
             source  TEXT NOT NULL,
             key     TEXT NOT NULL,
-            song_id TEXT REFERENCES songs (id) DEFERRABLE INITIALLY DEFERRED,
+            song_id TEXT REFERENCES songs (id),
             bytes   INTEGER NOT NULL,
             run_id  INTEGER NOT NULL REFERENCES runs (id),
             PRIMARY KEY (source, key)
         ) WITHOUT ROWID;
-        CREATE INDEX ix_source_files_song ON source_files (song_id);
 
         CREATE TABLE invalid_files (
             source      TEXT NOT NULL,
