@@ -13,6 +13,7 @@ internal static class ScaleCommandLine
             InspectCommand.Create(),
             SynthCommand.Create(),
             RunCommand.Create(),
+            DemoCommand.Create(),
         };
         return root;
     }
