@@ -133,13 +133,17 @@ internal sealed class SqliteScaleStore : IScaleStore
             try
             {
                 await connection.OpenAsync(cancellationToken);
+                // Batches insert random MD5 keys into three indexes, so each commit dirties pages all over them; a
+                // large checkpoint interval (256 MB of WAL) writes each page back once per several commits instead
+                // of once per commit: at Lakh scale with 2,000-file batches, 35 s became 23 s (WriteThroughputTests).
                 Execute(connection, """
                     PRAGMA busy_timeout = 60000;
                     PRAGMA foreign_keys = ON;
                     PRAGMA synchronous = NORMAL;
                     PRAGMA temp_store = MEMORY;
                     PRAGMA cache_size = -131072;
-                    PRAGMA wal_autocheckpoint = 8192;
+                    PRAGMA wal_autocheckpoint = 65536;
+                    PRAGMA journal_size_limit = 67108864;
                     """);
                 // Persistent in the file; switching needs a moment with no other writer, so retry on busy.
                 ExecuteWithBusyRetry(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
@@ -401,6 +405,8 @@ internal sealed class SqliteScaleStore : IScaleStore
                 try
                 {
                     Execute(connection, "PRAGMA optimize;");
+                    // Leaves a small WAL behind; fails harmlessly (SQLITE_BUSY) while another process reads.
+                    Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
                 }
                 catch (SqliteException)
                 {
