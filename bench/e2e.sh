@@ -16,6 +16,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+command -v sqlite3 >/dev/null || { echo "bench/e2e.sh needs sqlite3: apt-get install sqlite3" >&2; exit 1; }
 scale="$root/scale"
 "$scale" --help >/dev/null   # build once, outside the timings
 mkdir -p "$work" "$root/bench/results"
@@ -42,11 +43,11 @@ bench_one() {
   end=$(date +%s.%N)
   cat "$dir/run.txt" >&2
   local secs valid invalid
-  secs=$(echo "$end - $start" | bc -l)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
   valid=$(sqlite3 "$dir/scale.db" "select count(*) from songs" 2>/dev/null || echo "?")
   invalid=$(sqlite3 "$dir/scale.db" "select count(*) from invalid_files" 2>/dev/null || echo "?")
-  printf '| %s | %s | %s | %.1f | %.0f | %.1f | %s | %s |\n' "$name" "$files" "$mb" "$secs" \
-    "$(echo "$files / $secs" | bc -l)" "$(echo "$mb / $secs" | bc -l)" "$valid" "$invalid" >> "$out"
+  awk -v n="$name" -v f="$files" -v m="$mb" -v s="$secs" -v v="$valid" -v i="$invalid" \
+    'BEGIN { printf "| %s | %d | %d | %.1f | %.0f | %.1f | %s | %s |\n", n, f, m, s, f / s, m / s, v, i }' >> "$out"
   [[ $keep -eq 1 ]] || rm -rf "$dir"
 }
 
