@@ -51,11 +51,20 @@ public sealed class ScaleProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <c>scale ARGS</c> in <paramref name="workingDirectory"/>; <paramref name="environment"/> adds or overrides variables.</summary>
-    public static ScaleProcess Start(string workingDirectory, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>scale ARGS</c> in <paramref name="workingDirectory"/>; <paramref name="environment"/> adds or
+    /// overrides variables. With <paramref name="defaultSignals"/> the program starts through
+    /// <c>env --default-signal=INT,TERM</c>, so it can be interrupted even when the test run was started with
+    /// SIGINT ignored (a background job of a shell), which children inherit.
+    /// </summary>
+    public static ScaleProcess Start(
+        string workingDirectory,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment = null,
+        bool defaultSignals = false)
     {
         ArgumentNullException.ThrowIfNull(arguments);
-        var startInfo = new ProcessStartInfo("dotnet")
+        var startInfo = new ProcessStartInfo(defaultSignals ? "env" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             UseShellExecute = false,
@@ -65,6 +74,13 @@ public sealed class ScaleProcess : IDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (defaultSignals)
+        {
+            // env execs dotnet in its own process: the id stays the program's.
+            startInfo.ArgumentList.Add("--default-signal=INT,TERM");
+            startInfo.ArgumentList.Add("dotnet");
+        }
+
         startInfo.ArgumentList.Add(DllPath);
         foreach (var argument in arguments)
         {
@@ -124,6 +140,19 @@ public sealed class ScaleProcess : IDisposable
         }
 
         return new ScaleRun(_process.ExitCode, await _stdout, await _stderr);
+    }
+
+    /// <summary>Sends a signal (e.g. "INT", what Ctrl+C sends) to this process only, with kill(1).</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var startInfo = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        startInfo.ArgumentList.Add("-s");
+        startInfo.ArgumentList.Add(signal);
+        startInfo.ArgumentList.Add(_process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var kill = Process.Start(startInfo) ?? throw new InvalidOperationException("kill did not start.");
+        var error = await kill.StandardError.ReadToEndAsync();
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0 || _process.HasExited, $"kill -s {signal} {_process.Id} failed: {error}");
     }
 
     /// <summary>Kills the process and its children at once (SIGKILL: no cleanup runs in the program).</summary>
