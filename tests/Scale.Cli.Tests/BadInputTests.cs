@@ -63,6 +63,17 @@ public sealed class BadInputTests : IDisposable
         AssertUserError(run, names);
     }
 
+    [Fact]
+    public async Task Run_NamesFileMissing_ExitCode2AndNamesTheFile()
+    {
+        Directory.CreateDirectory(_dir.Combine("corpus"));
+        var names = _dir.Combine("no-such-names.json");
+
+        var run = await ScaleProcess.RunAsync(_dir.Path, ["run", "--source", _dir.Combine("corpus"), "--names", names, "--db", _dir.Combine("x.db")]);
+
+        AssertUserError(run, names);
+    }
+
     [Theory]
     [InlineData("--batch", "0")]
     [InlineData("--workers", "0")]

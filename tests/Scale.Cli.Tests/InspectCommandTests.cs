@@ -94,6 +94,31 @@ public sealed class InspectCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task InspectJson_GzipSongWithNoSizeLimit_StillReadAsTheSong()
+    {
+        var path = _dir.Write("song-gz.mid", Gzip(Song()));
+
+        var o = Assert.Single(await InspectJsonAsync("--max-file-bytes", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), path)).Value;
+
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("error").ValueKind);
+        Assert.Equal(SongInstruments, Ints(o.GetProperty("instruments")));
+        Assert.Equal(["gzip-compressed"], Strings(o.GetProperty("warnings")));
+    }
+
+    [Fact]
+    public async Task InspectJson_FileOverMaxFileBytes_TooLargeWithoutIdAndUnread()
+    {
+        var bytes = Song();
+        var path = _dir.Write("song.mid", bytes);
+
+        var o = Assert.Single(await InspectJsonAsync("--max-file-bytes", (bytes.Length - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), path)).Value;
+
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("id").ValueKind);
+        Assert.Equal(bytes.Length, o.GetProperty("bytes").GetInt64());
+        AssertRejected(o, "too-large");
+    }
+
+    [Fact]
     public async Task InspectJson_Folder_OneLinePerMidiFileRecursivelyOtherFilesLeftOut()
     {
         var song = Song();
