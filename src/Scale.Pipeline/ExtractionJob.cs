@@ -141,7 +141,6 @@ public sealed partial class ExtractionJob
 
     private static async Task ReadAsync(ICorpusSource source, Func<string, bool> include, ChannelWriter<CorpusItem> files, ByteBudget budget, Timings timings, CancellationTokenSource stop)
     {
-        Exception? failure = null;
         try
         {
             await using var enumerator = source.ReadAsync(include, stop.Token).GetAsyncEnumerator(stop.Token);
@@ -168,15 +167,11 @@ public sealed partial class ExtractionJob
                 }
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Let the workers and the writer finish what was delivered, then report the failure.
-            failure = ex;
-            throw;
-        }
         finally
         {
-            files.TryComplete(failure);
+            // Complete without the error, so the workers and the writer finish and commit everything delivered
+            // before the failure; the failure itself surfaces when RunAsync awaits this task.
+            files.TryComplete();
         }
     }
 
@@ -207,7 +202,7 @@ public sealed partial class ExtractionJob
         }
         catch (ChannelClosedException)
         {
-            // The reader failed; its exception is reported by the reading task.
+            // The writer stopped; its exception is reported by the writing task.
         }
     }
 

@@ -26,6 +26,12 @@ internal static class CommonOptions
     public static int IntFromEnvironment(string variable, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
 
+    /// <summary>A user error's message without .NET's " (Parameter 'x')" suffix.</summary>
+    public static string Describe(Exception ex) =>
+        ex is ArgumentException { ParamName: { } name } argument
+            ? argument.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
+            : ex.Message;
+
     /// <summary>Exceptions that mean "the input or the setup is wrong", shown as one line.</summary>
     public static bool IsUserError(Exception ex) => ex is ArgumentException or IOException or UnauthorizedAccessException
         or InvalidDataException or NotSupportedException or CorpusDamagedException or Microsoft.Data.Sqlite.SqliteException

@@ -95,7 +95,7 @@ internal static class RunCommand
         }
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
-            await Console.Error.WriteLineAsync($"scale run: {ex.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale run: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
             return 2;
         }
     }

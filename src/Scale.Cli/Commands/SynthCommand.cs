@@ -56,7 +56,7 @@ internal static class SynthCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
-            await Console.Error.WriteLineAsync($"scale synth: {ex.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale synth: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
             return null;
         }
     }
