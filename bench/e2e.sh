@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end timing of `scale run` on synthetic Lakh-shaped corpora: a shard the size of one Lakh folder
 # (11,036 files) and, with --full, full scale (176,581 files ≈ 6 GB). Writes bench/results/e2e-<date>.md.
-# Usage: bench/e2e.sh [--full] [--keep] [--work DIR]
+# Usage: bench/e2e.sh [--full] [--keep] [--work DIR]   (a corpus kept with --keep is reused)
 # The corpus is generated first (not timed); `scale run` is timed from a warm page cache, as a re-run on a
 # machine that just downloaded the data would be. Needs ≈ 7 GB free disk for --full.
 set -euo pipefail
@@ -26,16 +26,21 @@ out="$root/bench/results/e2e-$(date -u +%Y-%m-%d).md"
   echo
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, load average before start: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "| corpus | files | MB | wall s | files/s | MB/s | valid | invalid |"
+  echo "| corpus | files | MiB | wall s | files/s | MiB/s | valid | invalid |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 } > "$out"
 
 bench_one() {
   local name="$1" files="$2" dir="$work/$1"
-  rm -rf "$dir"
-  echo "== $name: writing $files synthetic files to $dir (not timed)" >&2
-  "$scale" synth --files "$files" --out "$dir/corpus" --seed 42 >&2
-  cat "$dir"/corpus/*/*.mid > /dev/null   # warm the page cache
+  if [[ -f "$dir/corpus/synth-manifest.tsv" && $(($(wc -l < "$dir/corpus/synth-manifest.tsv") - 1)) -eq $files ]]; then
+    echo "== $name: reusing the corpus in $dir/corpus" >&2
+    rm -f "$dir"/scale.db*
+  else
+    rm -rf "$dir"
+    echo "== $name: writing $files synthetic files to $dir (not timed)" >&2
+    "$scale" synth --files "$files" --out "$dir/corpus" --seed 42 >&2
+  fi
+  find "$dir/corpus" -name '*.mid' -exec cat {} + > /dev/null   # warm the page cache
   local mb; mb=$(du -sm --apparent-size "$dir/corpus" | cut -f1)
   echo "== $name: scale run" >&2
   local start end; start=$(date +%s.%N)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Scale.Corpus.Naming;
+using Scale.Corpus.Sources;
 using System.Text.Json;
 using Scale.Midi;
 
@@ -9,13 +10,11 @@ namespace Scale.Cli.Commands;
 /// <summary><c>scale inspect PATH... [--json]</c>: what the extractor sees in each file.</summary>
 internal static class InspectCommand
 {
-    private static readonly string[] MidiExtensions = [".mid", ".midi", ".kar", ".rmi", ".smf"];
-
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths")
         {
-            Description = "MIDI files or folders (folders are searched recursively for .mid, .midi, .kar, .rmi, .smf).",
+            Description = "MIDI files or folders (folders are searched recursively for .mid, .midi, .kar and .rmi files, as `run` does).",
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Write JSON Lines: one object per file." };
@@ -85,7 +84,7 @@ internal static class InspectCommand
             }
 
             var found = Directory.EnumerateFiles(path, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
-                .Where(f => MidiExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+                .Where(CorpusKeys.IsMidiFileName)
                 .Order(StringComparer.Ordinal);
             foreach (var file in found)
             {
