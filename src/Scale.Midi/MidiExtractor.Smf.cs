@@ -508,7 +508,7 @@ public sealed partial class MidiExtractor
                 Array.Resize(ref _changes, _changes.Length * 2);
             }
 
-            _changes[_changeCount++] = new ProgramChange(tick, track, eventAt, channel, program);
+            _changes[_changeCount++] = new ProgramChange(tick, track, eventAt, (byte)channel, (byte)program);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Scale.Midi;
 
 /// <summary>Where a track chunk's events lie in the SMF span, and what the passes learned about it.</summary>
@@ -16,7 +18,10 @@ internal struct TrackRange
 }
 
 /// <summary>A program change in playback-order coordinates.</summary>
-internal readonly record struct ProgramChange(long Tick, int Track, int At, int Channel, int Program)
+/// <remarks>Packed to 18 bytes (from 24): a file of nothing but program changes makes this array its largest
+/// allocation, and the unaligned tick costs nothing measurable on x64.</remarks>
+[StructLayout(LayoutKind.Sequential, Pack = 2)]
+internal readonly record struct ProgramChange(long Tick, int Track, int At, byte Channel, byte Program)
 {
     /// <summary>Orders by playback position: tick, then track index, then position in the track.</summary>
     public int CompareKey(long tick, int track, int at) =>
@@ -26,6 +31,7 @@ internal readonly record struct ProgramChange(long Tick, int Track, int At, int 
 internal readonly record struct TempoChange(long Tick, int Track, int At, int MicrosecondsPerQuarter);
 
 /// <summary>Notes one track sounded on one channel: how many, and the playback positions of the first and last.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal struct ChannelNotes
 {
     public int Count;
@@ -35,4 +41,5 @@ internal struct ChannelNotes
     public int LastAt;
 }
 
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal readonly record struct NoteGroup(int Track, int Channel, ChannelNotes Notes);

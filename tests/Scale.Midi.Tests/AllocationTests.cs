@@ -8,8 +8,8 @@ namespace Scale.Midi.Tests;
 /// </summary>
 public class AllocationTests
 {
-    /// <summary>The documented worst case (docs/instrument-semantics.md, "Memory"): 32 bytes per file byte plus 64 KiB.</summary>
-    private const int BytesPerFileByte = 32;
+    /// <summary>The documented worst case (docs/instrument-semantics.md, "Memory"): 24 bytes per file byte plus 64 KiB.</summary>
+    private const int BytesPerFileByte = 24;
     private const long Constant = 64 * 1024;
 
     public static TheoryData<string> Shapes => ["program-changes", "tempo-changes", "empty-tracks", "note-spans", "ordinary-song"];
