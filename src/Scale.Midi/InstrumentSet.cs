@@ -56,6 +56,30 @@ public readonly record struct InstrumentSet(ulong Low, ulong Middle, ulong High)
         return codes;
     }
 
+    /// <summary>The codes whose count is above zero, from per-code counts (index = code).</summary>
+    public static InstrumentSet FromCounts(ReadOnlySpan<int> counts)
+    {
+        ulong low = 0, middle = 0, high = 0;
+        var length = Math.Min(counts.Length, GeneralMidi.InstrumentCount);
+        for (var code = 0; code < length; code++)
+        {
+            if (counts[code] == 0)
+            {
+                continue;
+            }
+
+            var bit = 1UL << (code & 63);
+            switch (code >> 6)
+            {
+                case 0: low |= bit; break;
+                case 1: middle |= bit; break;
+                default: high |= bit; break;
+            }
+        }
+
+        return new InstrumentSet(low, middle, high);
+    }
+
     public static InstrumentSet Of(IEnumerable<int> codes)
     {
         ArgumentNullException.ThrowIfNull(codes);

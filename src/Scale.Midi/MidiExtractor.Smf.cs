@@ -169,7 +169,7 @@ public sealed partial class MidiExtractor
             Format = declaredFormat,
             Tracks = _trackCount,
             Division = division,
-            Instruments = CollectInstruments(),
+            Instruments = InstrumentSet.FromCounts(_noteCounts),
             NoteCounts = (int[])_noteCounts.Clone(),
             Notes = _notes,
             Ticks = ticks,
@@ -664,27 +664,5 @@ public sealed partial class MidiExtractor
 
             _groups[_groupCount++] = new NoteGroup(track, channel, span);
         }
-    }
-
-    private InstrumentSet CollectInstruments()
-    {
-        ulong low = 0, middle = 0, high = 0;
-        for (var code = 0; code < GeneralMidi.InstrumentCount; code++)
-        {
-            if (_noteCounts[code] == 0)
-            {
-                continue;
-            }
-
-            var bit = 1UL << (code & 63);
-            switch (code >> 6)
-            {
-                case 0: low |= bit; break;
-                case 1: middle |= bit; break;
-                default: high |= bit; break;
-            }
-        }
-
-        return new InstrumentSet(low, middle, high);
     }
 }

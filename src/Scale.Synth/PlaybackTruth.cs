@@ -49,7 +49,7 @@ internal sealed class PlaybackTruth
             }
         }
 
-        ulong low = 0, middle = 0, high = 0;
+        var instruments = InstrumentSet.Empty;
         for (var t = 0; t < song.TrackCount; t++)
         {
             Array.Clear(_cursors);
@@ -83,17 +83,11 @@ internal sealed class PlaybackTruth
                     code = cursor > 0 ? _programs[channel][cursor - 1] : 0;
                 }
 
-                var bit = 1UL << (code & 63);
-                switch (code >> 6)
-                {
-                    case 0: low |= bit; break;
-                    case 1: middle |= bit; break;
-                    default: high |= bit; break;
-                }
+                instruments = instruments.Add(code);
             }
         }
 
-        return new InstrumentSet(low, middle, high);
+        return instruments;
     }
 
     /// <summary>Playback order as one number: tick (31 bits), track (8 bits), position in the track (24 bits).</summary>
