@@ -9,9 +9,9 @@ namespace Scale.Similarity;
 /// <remarks>
 /// The original approximated this with MinHash LSH and missed pairs. Here it is exact and still fast: songs with
 /// identical sets are grouped and compared once (Lakh's 176k songs have far fewer distinct sets); sets are 192-bit
-/// values, so an intersection is three ANDs and popcounts; Jaccard ≥ t bounds the size ratio (t·|A| ≤ |B| ≤ |A|/t),
-/// so groups are sorted by size and only the window of sizes that can reach the threshold is scanned; groups are
-/// spread over all cores. A song's list is: the other songs with its exact set (similarity 1), then other groups
+/// values, so an intersection is three ANDs and popcounts; Jaccard ≥ t bounds the size ratio (t·|A| ≤ |B| ≤ |A|/t);
+/// and prefix filtering (AllPairs, Bayardo et al. 2007) with instruments ordered rarest first means only groups
+/// sharing one of a set's |A| − ⌈t·|A|⌉ + 1 rarest instruments are ever compared. Groups are spread over all cores. A song's list is: the other songs with its exact set (similarity 1), then other groups
 /// by similarity, shared count and song index, ties between groups merged by song index.
 /// </remarks>
 public static class SimilarityEngine
@@ -28,15 +28,16 @@ public static class SimilarityEngine
         ArgumentNullException.ThrowIfNull(onSong);
         options.Validate();
         var groups = Group(songs, options.MinInstruments);
+        var index = PrefixIndex.Build(groups, options.Threshold);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         Parallel.For(
             0,
             groups.Count,
             parallel,
-            () => new Scratch(options.TopK),
+            () => new Scratch(options.TopK, groups.Count),
             (g, _, scratch) =>
             {
-                ComputeGroup(groups, g, options, scratch, onSong);
+                ComputeGroup(groups, index, g, options, scratch, onSong);
                 return scratch;
             },
             _ => { });
@@ -63,33 +64,39 @@ public static class SimilarityEngine
         return groups;
     }
 
-    private static void ComputeGroup(List<SetGroup> groups, int g, SimilarityOptions options, Scratch scratch, Action<SongSimilarities> onSong)
+    private static void ComputeGroup(List<SetGroup> groups, PrefixIndex index, int g, SimilarityOptions options, Scratch scratch, Action<SongSimilarities> onSong)
     {
         var group = groups[g];
         var threshold = options.Threshold;
         var candidates = scratch.Candidates;
         candidates.Clear();
 
-        // Sizes that can reach the threshold: t·|A| ≤ |B| ≤ |A|/t. Groups are sorted by size, so scan outwards.
+        // Sizes that can reach the threshold: t·|A| ≤ |B| ≤ |A|/t.
         var minSize = (int)Math.Ceiling((threshold * group.Size) - 1e-9);
         var maxSize = (int)Math.Floor((group.Size / threshold) + 1e-9);
         long total = group.Songs.Length - 1;
-        for (var direction = -1; direction <= 1; direction += 2)
-        {
-            for (var h = g + direction; h >= 0 && h < groups.Count; h += direction)
-            {
-                var other = groups[h];
-                if (other.Size < minSize || other.Size > maxSize)
-                {
-                    break;
-                }
 
-                var shared = group.Set.IntersectCount(other.Set);
-                if (shared == 0)
+        // Prefix filter: any group reaching the threshold shares an instrument with this group's prefix (its
+        // rarest instruments), so only the groups indexed under those instruments are candidates.
+        var seen = scratch.Seen;
+        var stamp = ++scratch.Stamp;
+        foreach (var token in index.Prefix(g))
+        {
+            foreach (var h in index.GroupsWith(token))
+            {
+                if (h == g || seen[h] == stamp)
                 {
                     continue;
                 }
 
+                seen[h] = stamp;
+                var other = groups[h];
+                if (other.Size < minSize || other.Size > maxSize)
+                {
+                    continue;
+                }
+
+                var shared = group.Set.IntersectCount(other.Set);
                 var similarity = (double)shared / (group.Size + other.Size - shared);
                 if (similarity >= threshold)
                 {
@@ -181,8 +188,13 @@ public static class SimilarityEngine
 
     private readonly record struct Candidate(int Group, double Similarity, int Shared, int FirstSong);
 
-    private sealed class Scratch(int topK)
+    private sealed class Scratch(int topK, int groups)
     {
+        /// <summary>Per group, the stamp of the last group that looked at it: dedupes candidates without clearing.</summary>
+        public int[] Seen { get; } = new int[groups];
+
+        public int Stamp { get; set; }
+
         public List<Candidate> Candidates { get; } = [];
 
         public List<SimilarSong> List { get; } = new(topK + 1);
