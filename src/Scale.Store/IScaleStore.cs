@@ -46,4 +46,27 @@ public interface IScaleStore : IAsyncDisposable
 
     /// <summary>Counts for a summary: songs, rows, invalid files by reason, instrument usage.</summary>
     Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every stored song's key, id and instruments, in id order (the order that breaks similarity ties).</summary>
+    Task<IReadOnlyList<SongSet>> GetSongSetsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a similarity run: marks stale running ones (left by a killed process) interrupted and inserts a
+    /// running row with <paramref name="settings"/>.
+    /// </summary>
+    Task<long> BeginSimilarityRunAsync(SimilaritySettings settings, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces every song's similar songs with <paramref name="lists"/> (enumerated once, any song order) in one
+    /// transaction that also sets each song's similar count (NULL for songs not listed) and completes the run
+    /// with <paramref name="stats"/> (its write time measured here). Readers see the old lists or the new ones,
+    /// never a mix.
+    /// </summary>
+    Task<SimilarityStats> ReplaceSimilaritiesAsync(long runId, IEnumerable<SimilarSongList> lists, SimilarityStats stats, CancellationToken cancellationToken);
+
+    /// <summary>Marks a similarity run failed or interrupted (a completed run is completed by <see cref="ReplaceSimilaritiesAsync"/>).</summary>
+    Task FailSimilarityRunAsync(long runId, RunStatus status, string errorMessage, CancellationToken cancellationToken);
+
+    /// <summary>Similarity runs, newest first.</summary>
+    Task<IReadOnlyList<SimilarityRunRecord>> GetSimilarityRunsAsync(int limit, CancellationToken cancellationToken);
 }

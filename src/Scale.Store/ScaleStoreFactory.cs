@@ -39,6 +39,23 @@ public static class ScaleStoreFactory
         }
     }
 
+    /// <summary>
+    /// The read side for <paramref name="db"/> (see <see cref="IScaleReader"/>): opens connections as calls need
+    /// them, read-only. The database must exist and have been migrated (by <c>scale run</c>, <c>scale db migrate</c>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">For PostgreSQL.</exception>
+    public static IScaleReader CreateReader(string db)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(db);
+        if (IsPostgres(db))
+        {
+            throw new NotSupportedException(
+                "PostgreSQL arrives in a later release; for now give a SQLite database file path (e.g. scale.db).");
+        }
+
+        return new SqliteScaleReader(db);
+    }
+
     internal static bool IsPostgres(string db) =>
         db.Contains("Host=", StringComparison.OrdinalIgnoreCase) ||
         db.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) ||

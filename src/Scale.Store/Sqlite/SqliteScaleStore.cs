@@ -10,7 +10,7 @@ namespace Scale.Store.Sqlite;
 /// The embedded store: one SQLite file in WAL mode (synchronous=NORMAL, foreign keys on). Batches are written with
 /// prepared commands reused across batches, one IMMEDIATE transaction each.
 /// </summary>
-internal sealed class SqliteScaleStore : IScaleStore
+internal sealed partial class SqliteScaleStore : IScaleStore
 {
     private const string SelectVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
 
@@ -74,7 +74,7 @@ internal sealed class SqliteScaleStore : IScaleStore
         WHERE id = $run;
         """;
 
-    private const string SelectRuns = """
+    internal const string SelectRuns = """
         SELECT id, source, started_at, finished_at, status, files_seen, files_skipped, files_valid, files_invalid,
                files_duplicate, bytes_read, read_seconds, extract_seconds, write_seconds, wall_seconds, error
         FROM runs
@@ -342,43 +342,7 @@ internal sealed class SqliteScaleStore : IScaleStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var connection = Connection;
-            // One read transaction: the counts agree with each other even while another process writes.
-            using var transaction = connection.BeginTransaction(deferred: true);
-            long songs, rows, sourceFiles, invalid;
-            using (var counts = Command(connection, transaction, SelectCounts))
-            using (var reader = counts.ExecuteReader())
-            {
-                reader.Read();
-                songs = reader.GetInt64(0);
-                rows = reader.GetInt64(1);
-                sourceFiles = reader.GetInt64(2);
-                invalid = reader.GetInt64(3);
-            }
-
-            var reasons = new List<ReasonCount>();
-            using (var command = Command(connection, transaction, SelectReasons))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    reasons.Add(new ReasonCount(reader.GetString(0), reader.GetInt64(1)));
-                }
-            }
-
-            var usage = new List<InstrumentUsage>();
-            using (var command = Command(connection, transaction, SelectUsage))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    usage.Add(new InstrumentUsage(
-                        reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3), reader.GetInt64(4)));
-                }
-            }
-
-            transaction.Commit();
-            return new StoreSummary(songs, rows, sourceFiles, invalid, reasons, usage);
+            return ReadSummary(Connection);
         }
         finally
         {
@@ -621,7 +585,48 @@ internal sealed class SqliteScaleStore : IScaleStore
         return text;
     }
 
-    private static List<RunRecord> ReadRuns(SqliteCommand command)
+    /// <summary>Songs, rows, invalid files by reason and instrument usage, in one read transaction so they agree.</summary>
+    internal static StoreSummary ReadSummary(SqliteConnection connection)
+    {
+        // One read transaction: the counts agree with each other even while another process writes.
+        using var transaction = connection.BeginTransaction(deferred: true);
+        long songs, rows, sourceFiles, invalid;
+        using (var counts = Command(connection, transaction, SelectCounts))
+        using (var reader = counts.ExecuteReader())
+        {
+            reader.Read();
+            songs = reader.GetInt64(0);
+            rows = reader.GetInt64(1);
+            sourceFiles = reader.GetInt64(2);
+            invalid = reader.GetInt64(3);
+        }
+
+        var reasons = new List<ReasonCount>();
+        using (var command = Command(connection, transaction, SelectReasons))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                reasons.Add(new ReasonCount(reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+
+        var usage = new List<InstrumentUsage>();
+        using (var command = Command(connection, transaction, SelectUsage))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                usage.Add(new InstrumentUsage(
+                    reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3), reader.GetInt64(4)));
+            }
+        }
+
+        transaction.Commit();
+        return new StoreSummary(songs, rows, sourceFiles, invalid, reasons, usage);
+    }
+
+    internal static List<RunRecord> ReadRuns(SqliteCommand command)
     {
         var runs = new List<RunRecord>();
         using var reader = command.ExecuteReader();
@@ -653,10 +658,10 @@ internal sealed class SqliteScaleStore : IScaleStore
         return runs;
     }
 
-    private static DateTimeOffset ParseTime(string text) =>
+    internal static DateTimeOffset ParseTime(string text) =>
         DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -49,10 +49,12 @@ internal static class SqliteSchema
         );
         CREATE INDEX ix_runs_source_status ON runs (source, status);
 
-        -- One row per distinct file content: id is the lower-case hex MD5 of the bytes.
+        -- One row per distinct file content: id is the lower-case hex MD5 of the bytes; key is a compact integer
+        -- that similar-song lists refer to (millions of references: an MD5 string each would triple their size).
         -- instrument_bits_lo/mid/hi hold the InstrumentSet (codes 0-63, 64-127, 128) as signed 64-bit integers.
         CREATE TABLE songs (
-            id                  TEXT PRIMARY KEY CHECK (length(id) = 32),
+            key                 INTEGER PRIMARY KEY,
+            id                  TEXT NOT NULL UNIQUE CHECK (length(id) = 32),
             name                TEXT NOT NULL,
             title               TEXT,
             format              INTEGER NOT NULL,
@@ -101,13 +103,58 @@ internal static class SqliteSchema
         CREATE INDEX ix_invalid_files_reason ON invalid_files (reason_code);
         """;
 
+    /// <summary>Similar songs: derived from songs, replaced as a whole by each similarity run.</summary>
+    private const string V2 = """
+        CREATE TABLE similarity_runs (
+            id              INTEGER PRIMARY KEY,
+            started_at      TEXT NOT NULL,
+            finished_at     TEXT,
+            status          TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+            measure         TEXT NOT NULL CHECK (measure IN ('jaccard', 'weighted')),
+            threshold       REAL NOT NULL,
+            top_k           INTEGER NOT NULL,
+            min_instruments INTEGER NOT NULL,
+            songs           INTEGER NOT NULL DEFAULT 0,
+            eligible_songs  INTEGER NOT NULL DEFAULT 0,
+            distinct_sets   INTEGER NOT NULL DEFAULT 0,
+            similar_rows    INTEGER NOT NULL DEFAULT 0,
+            similar_pairs   INTEGER NOT NULL DEFAULT 0,
+            compute_seconds REAL NOT NULL DEFAULT 0,
+            write_seconds   REAL NOT NULL DEFAULT 0,
+            wall_seconds    REAL NOT NULL DEFAULT 0,
+            error           TEXT
+        );
+
+        -- One row per eligible song: total = songs above the threshold in all (even beyond top K); entries = its
+        -- top K, best first (similarity, then shared count, then id), packed as SimilarListCodec writes them:
+        -- per entry the similar song's key (int32), the shared count (uint8) and the similarity (float64), little
+        -- endian, 13 bytes. Packed rather than a row per pair because the full Lakh run keeps about 15 million
+        -- pairs: as rows they took SQLite tens of seconds and half a gigabyte; as one value per song they are read
+        -- back with one primary-key lookup, and written (and later COPYed into PostgreSQL) in about a second.
+        CREATE TABLE similar_lists (
+            song_key INTEGER PRIMARY KEY REFERENCES songs (key),
+            total    INTEGER NOT NULL,
+            stored   INTEGER NOT NULL,
+            entries  BLOB NOT NULL
+        );
+        """;
+
     /// <summary>The migrations in order; version i+1 is element i.</summary>
     internal static IReadOnlyList<Action<SqliteConnection, SqliteTransaction>> Migrations { get; } =
     [
         ApplyV1,
+        (connection, transaction) => Execute(connection, transaction, V2),
     ];
 
     internal static int LatestVersion => Migrations.Count;
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
     private static void ApplyV1(SqliteConnection connection, SqliteTransaction transaction)
     {
