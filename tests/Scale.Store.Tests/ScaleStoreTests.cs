@@ -15,7 +15,7 @@ public sealed class ScaleStoreTests : IDisposable
     {
         await using (var store = await _db.OpenAsync())
         {
-            Assert.Equal(1, await store.MigrateAsync(CancellationToken.None));
+            Assert.Equal(Schema.CurrentVersion, await store.MigrateAsync(CancellationToken.None));
         }
 
         Assert.Equal(129, _db.Scalar("SELECT COUNT(*) FROM instruments"));
@@ -37,10 +37,10 @@ public sealed class ScaleStoreTests : IDisposable
 
         await using (var second = await _db.OpenAsync())
         {
-            Assert.Equal(1, await second.MigrateAsync(CancellationToken.None));
+            Assert.Equal(Schema.CurrentVersion, await second.MigrateAsync(CancellationToken.None));
         }
 
-        Assert.Equal(1, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(Schema.CurrentVersion, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(129, _db.Scalar("SELECT COUNT(*) FROM instruments"));
     }
 
@@ -59,7 +59,7 @@ public sealed class ScaleStoreTests : IDisposable
         var runs = await Task.WhenAll(opens);
 
         Assert.Equal(6, runs.Distinct().Count());
-        Assert.Equal(1, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(Schema.CurrentVersion, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(129, _db.Scalar("SELECT COUNT(*) FROM instruments"));
     }
 
@@ -76,7 +76,7 @@ public sealed class ScaleStoreTests : IDisposable
     public async Task Create_SqliteConnectionString_Opens()
     {
         await using var store = await ScaleStoreFactory.OpenAsync("Data Source=" + _db.DbPath, null, CancellationToken.None);
-        Assert.Equal(1, await store.MigrateAsync(CancellationToken.None));
+        Assert.Equal(Schema.CurrentVersion, await store.MigrateAsync(CancellationToken.None));
     }
 
     [Fact]

@@ -92,3 +92,10 @@ internal static class Fake
     public static ExtractedFile NotMidi(string key) =>
         ExtractedFile.Song(key, 12, Md5(key), "ignored", MidiSummary.Rejected(MidiErrorCode.NotMidi, "HTML, not MIDI."));
 }
+
+/// <summary>Schema facts the tests check against.</summary>
+internal static class Schema
+{
+    /// <summary>Migrations this version of Scale has: 1 songs and runs, 2 similar songs.</summary>
+    public const int CurrentVersion = 2;
+}
