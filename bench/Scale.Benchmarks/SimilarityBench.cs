@@ -62,11 +62,12 @@ internal static class SimilarityBench
     {
         long rows = 0, total = 0;
         var watch = Stopwatch.StartNew();
-        SimilarityEngine.Compute(songs, options, s =>
+        var summary = SimilarityEngine.Compute(songs, options, s =>
         {
             Interlocked.Add(ref rows, s.Top.Length);
             Interlocked.Add(ref total, s.Total);
         });
+        Console.WriteLine($"  {summary.DistinctSets:N0} sets, {summary.Comparisons:N0} set comparisons after pruning ({summary.Comparisons / Math.Max(1.0, (double)summary.DistinctSets * summary.DistinctSets):P2} of all pairs)");
         return (watch.Elapsed.TotalSeconds, rows, total);
     }
 

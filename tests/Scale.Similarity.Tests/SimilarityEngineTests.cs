@@ -35,6 +35,51 @@ public class SimilarityEngineTests
         }
     }
 
+    [Theory]
+    [InlineData(11, 1_500, 0.5, 10)]
+    [InlineData(12, 1_000, 0.3, 3)]
+    [InlineData(13, 800, 0.7, 50)]
+    public void Compute_RarityWeighted_SameAsBruteForceAllPairs(int seed, int count, double threshold, int topK)
+    {
+        var songs = RandomSongs(new Random(seed), count);
+        var options = new SimilarityOptions { Threshold = threshold, TopK = topK, Measure = SimilarityMeasure.RarityWeighted };
+
+        var fast = Run(songs, options);
+        var slow = BruteForce(songs, options);
+
+        Assert.Equal(slow.Keys.Order(), fast.Keys.Order());
+        foreach (var (song, expected) in slow)
+        {
+            var actual = fast[song];
+            Assert.Equal(expected.Total, actual.Total);
+            Assert.Equal(expected.Top, actual.Top);
+        }
+    }
+
+    [Fact]
+    public void Compute_RarityWeighted_SharingARareInstrumentOutranksSharingACommonOne()
+    {
+        // Piano (0), bass (33) and drums (128) are everywhere; Bag pipe (109) is in two songs only.
+        var songs = new List<InstrumentSet>
+        {
+            InstrumentSet.Of([0, 33, 109, 128]), // 0: the song we look at
+            InstrumentSet.Of([0, 33, 109, 25]),  // 1: shares piano, bass and the Bag pipe
+            InstrumentSet.Of([0, 33, 128, 25]),  // 2: shares piano, bass and drums
+        };
+        for (var i = 0; i < 40; i++)
+        {
+            songs.Add(InstrumentSet.Of([0, 33, 128, 48 + (i % 8)]));
+        }
+
+        var jaccard = Run([.. songs], new SimilarityOptions { Threshold = 0.1 });
+        var weighted = Run([.. songs], new SimilarityOptions { Threshold = 0.1, Measure = SimilarityMeasure.RarityWeighted });
+
+        // Jaccard cannot tell them apart: both share 3 of 5 instruments with song 0.
+        Assert.Equal(jaccard[0].Top[0].Similarity, jaccard[0].Top.Single(s => s.Song == 1).Similarity);
+        Assert.Equal(1, weighted[0].Top[0].Song);
+        Assert.True(weighted[0].Top[0].Similarity > weighted[0].Top.Single(s => s.Song == 2).Similarity);
+    }
+
     [Fact]
     public void Compute_IdenticalSetsAndAShuffledWorker_SongsOfTheSameSetComeFirstWithSimilarityOne()
     {
@@ -95,6 +140,11 @@ public class SimilarityEngineTests
     /// <summary>The definition, pair by pair: no grouping, no pruning.</summary>
     private static Dictionary<int, (int Total, SimilarSong[] Top)> BruteForce(InstrumentSet[] songs, SimilarityOptions options)
     {
+        // Rarity weights by their definition: ln(1 + N / n) over the N eligible songs, n of which use the instrument.
+        var eligible = songs.Where(s => s.Count >= options.MinInstruments).ToArray();
+        var weights = Enumerable.Range(0, GeneralMidi.InstrumentCount)
+            .Select(code => eligible.Count(s => s.Contains(code)) is var n and > 0 ? Math.Log(1 + ((double)eligible.Length / n)) : 0)
+            .ToArray();
         var results = new Dictionary<int, (int, SimilarSong[])>();
         for (var i = 0; i < songs.Length; i++)
         {
@@ -112,7 +162,9 @@ public class SimilarityEngineTests
                 }
 
                 var shared = songs[i].IntersectCount(songs[j]);
-                var similarity = (double)shared / songs[i].Union(songs[j]).Count;
+                var similarity = options.Measure == SimilarityMeasure.Jaccard
+                    ? (double)shared / songs[i].Union(songs[j]).Count
+                    : Weight(songs[i].Intersect(songs[j]), weights) / Weight(songs[i].Union(songs[j]), weights);
                 if (shared > 0 && similarity >= options.Threshold)
                 {
                     all.Add(new SimilarSong(j, similarity, shared));
@@ -124,5 +176,17 @@ public class SimilarityEngineTests
         }
 
         return results;
+    }
+
+    /// <summary>Sum of weights over the set's instruments in ascending code order (addition order fixes the last bit).</summary>
+    private static double Weight(InstrumentSet set, double[] weights)
+    {
+        var sum = 0.0;
+        foreach (var code in set.ToArray())
+        {
+            sum += weights[code];
+        }
+
+        return sum;
     }
 }
