@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Scale.Store;
+using Scale.Web.Api;
+using Scale.Web.Catalog;
+using Scale.Web.Http;
+using Scale.Web.Legacy;
+using Scale.Web.Pages;
+
+namespace Scale.Web;
+
+/// <summary>
+/// Builds the web app: pages, the JSON API (+ OpenAPI document), the original app's routes and /healthz, over one
+/// <see cref="IScaleReader"/> and the in-memory <see cref="SongCatalog"/>. The caller starts it (scale serve) or
+/// hosts it in a test server.
+/// </summary>
+public static class ScaleWebApp
+{
+    /// <summary>Request bodies are tiny here (the original's {"instruments": "73"}); anything large is refused early.</summary>
+    private const long MaxRequestBodyBytes = 64 * 1024;
+
+    public static WebApplication Build(ScaleWebOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            EnvironmentName = options.EnvironmentName,
+            ApplicationName = typeof(ScaleWebApp).Assembly.GetName().Name,
+        });
+        if (options.Urls is not null)
+        {
+            builder.WebHost.UseUrls(options.Urls);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+
+        // A line per request would cost more than the request at 500 requests/s; warnings and errors still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(_ => options.ReaderFactory?.Invoke() ?? ScaleStoreFactory.CreateReader(options.Database));
+        services.AddSingleton<CatalogProvider>();
+        services.AddHostedService(provider => provider.GetRequiredService<CatalogProvider>());
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ScaleJsonContext.Default));
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Scale";
+            document.Info.Description =
+                "Songs of the Lakh MIDI dataset by the General MIDI instruments they play, and their similar songs " +
+                "(Jaccard index of instrument sets). Errors are RFC 7807 problem details.";
+            return Task.CompletedTask;
+        }));
+        options.ConfigureBuilder?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = ErrorResponses.WriteExceptionAsync,
+            StatusCodeSelector = ErrorResponses.StatusCodeOf,
+        });
+        app.UseScaleSecurityHeaders();
+        app.UseStatusCodePages(ErrorResponses.WriteStatusPageAsync);
+
+        app.MapOpenApi();
+        app.MapGet("/healthz", (CatalogProvider catalog) =>
+        {
+            var songs = catalog.Current.Songs;
+            return TypedResults.Ok(new HealthResponse("ok", songs.Count, songs.DataVersion));
+        }).WithTags("Health").WithSummary("200 while the process serves; the catalogue's size and data version.");
+        app.MapStaticAssets();
+        app.MapScalePages();
+        app.MapScaleApi();
+        app.MapLegacyRoutes();
+        return app;
+    }
+}
