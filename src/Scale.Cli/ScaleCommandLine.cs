@@ -13,6 +13,8 @@ internal static class ScaleCommandLine
             InspectCommand.Create(),
             SynthCommand.Create(),
             RunCommand.Create(),
+            SimilarCommand.Create(),
+            ServeCommand.Create(),
             DemoCommand.Create(),
         };
         return root;

@@ -57,12 +57,13 @@ public interface IScaleStore : IAsyncDisposable
     Task<long> BeginSimilarityRunAsync(SimilaritySettings settings, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Replaces every song's similar songs with <paramref name="lists"/> (enumerated once, any song order) in one
-    /// transaction that also sets each song's similar count (NULL for songs not listed) and completes the run
-    /// with <paramref name="stats"/> (its write time measured here). Readers see the old lists or the new ones,
-    /// never a mix.
+    /// Replaces every song's similar songs with <paramref name="lists"/> (enumerated once, in any song order, and
+    /// possibly while they are still being computed) in one transaction that also completes the run. After the
+    /// last list, <paramref name="completedStats"/> gives the run's counts and timings; the store fills in the rows
+    /// and pairs it wrote. Readers see the old lists or the new ones, never a mix; an exception from the
+    /// enumeration rolls everything back.
     /// </summary>
-    Task<SimilarityStats> ReplaceSimilaritiesAsync(long runId, IEnumerable<SimilarSongList> lists, SimilarityStats stats, CancellationToken cancellationToken);
+    Task<SimilarityStats> ReplaceSimilaritiesAsync(long runId, IEnumerable<SimilarSongList> lists, Func<SimilarityStats> completedStats, CancellationToken cancellationToken);
 
     /// <summary>Marks a similarity run failed or interrupted (a completed run is completed by <see cref="ReplaceSimilaritiesAsync"/>).</summary>
     Task FailSimilarityRunAsync(long runId, RunStatus status, string errorMessage, CancellationToken cancellationToken);

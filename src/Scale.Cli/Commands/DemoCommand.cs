@@ -51,7 +51,7 @@ internal static class DemoCommand
 
         var db = Path.Combine(dir, "scale.db");
         var code = await RunCommand.RunAsync(
-            new RunCommand.RunRequest(corpus, names, db, Environment.ProcessorCount, 2_000, Midi.MidiExtractorOptions.DefaultMaxFileBytes, null, 16),
+            new RunCommand.RunRequest(corpus, names, db, Environment.ProcessorCount, 2_000, Midi.MidiExtractorOptions.DefaultMaxFileBytes, null, 16, new Similarity.SimilarityOptions()),
             cancellationToken).ConfigureAwait(false);
         if (code == 0)
         {

@@ -5,6 +5,7 @@ using Scale.Corpus.Naming;
 using Scale.Corpus.Sources;
 using Scale.Midi;
 using Scale.Pipeline;
+using Scale.Similarity;
 using Scale.Store;
 
 namespace Scale.Cli.Commands;
@@ -48,25 +49,51 @@ internal static class RunCommand
             Description = "Parallel S3 downloads.",
             DefaultValueFactory = _ => CorpusSourceOptions.DefaultS3Concurrency,
         };
-        var command = new Command("run", "Extract every file of a corpus into the database, on all cores. Resumable: a rerun does only what is left.")
+        var noSimilar = new Option<bool>("--no-similar")
         {
-            source, names, db, workers, batch, maxBytes, s3Endpoint, s3Concurrency,
+            Description = "Only extract; compute similar songs later with `scale similar`.",
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(
-            new RunRequest(
-                parse.GetValue(source)!,
-                parse.GetValue(names),
-                parse.GetValue(db)!,
-                parse.GetValue(workers),
-                parse.GetValue(batch),
-                parse.GetValue(maxBytes),
-                parse.GetValue(s3Endpoint),
-                parse.GetValue(s3Concurrency)),
-            cancellationToken));
+        var similar = new SimilarCommand.Options();
+        var command = new Command("run", "Extract every file of a corpus into the database on all cores, then compute similar songs. Resumable: a rerun does only what is left.")
+        {
+            source, names, db, workers, batch, maxBytes, s3Endpoint, s3Concurrency, noSimilar,
+        };
+        foreach (var option in similar.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            SimilarityOptions? similarity = null;
+            if (!parse.GetValue(noSimilar))
+            {
+                (similarity, var error) = similar.Read(parse, Math.Max(1, parse.GetValue(workers)));
+                if (similarity is null)
+                {
+                    await Console.Error.WriteLineAsync("scale run: " + error).ConfigureAwait(false);
+                    return 2;
+                }
+            }
+
+            return await RunAsync(
+                new RunRequest(
+                    parse.GetValue(source)!,
+                    parse.GetValue(names),
+                    parse.GetValue(db)!,
+                    parse.GetValue(workers),
+                    parse.GetValue(batch),
+                    parse.GetValue(maxBytes),
+                    parse.GetValue(s3Endpoint),
+                    parse.GetValue(s3Concurrency),
+                    similarity),
+                cancellationToken).ConfigureAwait(false);
+        });
         return command;
     }
 
-    internal sealed record RunRequest(string Source, string? Names, string Db, int Workers, int BatchFiles, long MaxFileBytes, string? S3Endpoint, int S3Concurrency);
+    /// <summary>What <c>scale run</c> was asked to do; <c>Similarity</c> is computed after a successful extraction (null: skipped).</summary>
+    internal sealed record RunRequest(string Source, string? Names, string Db, int Workers, int BatchFiles, long MaxFileBytes, string? S3Endpoint, int S3Concurrency, SimilarityOptions? Similarity);
 
     internal static async Task<int> RunAsync(RunRequest request, CancellationToken cancellationToken)
     {
@@ -137,6 +164,12 @@ internal static class RunCommand
 
         var summary = await store.GetSummaryAsync(cancellationToken).ConfigureAwait(false);
         Print(result, summary);
+        if (result.Succeeded && request.Similarity is not null)
+        {
+            Console.WriteLine();
+            await SimilarCommand.ExecuteAsync(store, request.Similarity, cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 

@@ -13,12 +13,18 @@ internal sealed class ProgressRenderer
     private readonly string _label;
     private readonly string _unit;
     private readonly TextWriter _plain;
+    private readonly bool _filesAndBytes;
 
-    public ProgressRenderer(string label, string unit = "files", TextWriter? plainOutput = null)
+    /// <param name="label">Shown first, e.g. the command name.</param>
+    /// <param name="unit">What is counted.</param>
+    /// <param name="plainOutput">Where plain lines go (standard error by default).</param>
+    /// <param name="filesAndBytes">Show MB/s and invalid counts (for work on files).</param>
+    public ProgressRenderer(string label, string unit = "files", TextWriter? plainOutput = null, bool filesAndBytes = true)
     {
         _label = label;
         _unit = unit;
         _plain = plainOutput ?? Console.Error;
+        _filesAndBytes = filesAndBytes;
     }
 
     /// <summary>True when standard error is an interactive terminal that can redraw a line.</summary>
@@ -92,7 +98,12 @@ internal sealed class ProgressRenderer
     {
         var c = CultureInfo.InvariantCulture;
         var count = s.Total is { } total ? string.Create(c, $"{s.Done:N0}/{total:N0}") : s.Done.ToString("N0", c);
-        var line = string.Create(c, $"{_label}: {count} {_unit} · {s.FilesPerSecond:N0} {_unit}/s · {s.MegabytesPerSecond:N1} MB/s · {s.Invalid:N0} invalid");
+        var line = string.Create(c, $"{_label}: {count} {_unit} · {s.FilesPerSecond:N0} {_unit}/s");
+        if (_filesAndBytes)
+        {
+            line += string.Create(c, $" · {s.MegabytesPerSecond:N1} MB/s · {s.Invalid:N0} invalid");
+        }
+
         if (s.Eta is { } eta)
         {
             line += " · ETA " + FormatDuration(eta);

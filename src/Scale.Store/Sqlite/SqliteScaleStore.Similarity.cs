@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Scale.Midi;
@@ -98,14 +97,13 @@ internal sealed partial class SqliteScaleStore
         }
     }
 
-    public async Task<SimilarityStats> ReplaceSimilaritiesAsync(long runId, IEnumerable<SimilarSongList> lists, SimilarityStats stats, CancellationToken cancellationToken)
+    public async Task<SimilarityStats> ReplaceSimilaritiesAsync(long runId, IEnumerable<SimilarSongList> lists, Func<SimilarityStats> completedStats, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lists);
-        ArgumentNullException.ThrowIfNull(stats);
+        ArgumentNullException.ThrowIfNull(completedStats);
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var watch = Stopwatch.StartNew();
             var connection = Connection;
             using var transaction = connection.BeginTransaction(deferred: false);
             using (var clear = Command(connection, transaction, "DELETE FROM similar_lists;"))
@@ -137,8 +135,7 @@ internal sealed partial class SqliteScaleStore
                 }
             }
 
-            var final = stats with { SimilarRows = rows, SimilarPairs = pairs, WriteSeconds = watch.Elapsed.TotalSeconds };
-            final = final with { WallSeconds = final.WallSeconds + final.WriteSeconds };
+            var final = completedStats() with { SimilarRows = rows, SimilarPairs = pairs };
             using (var complete = Command(connection, transaction, CompleteSimilarityRun))
             {
                 var p = complete.Parameters;
