@@ -14,6 +14,8 @@ internal static class Layout
         html.Raw("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
             .Raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Raw("<title>").Text(title).Raw(" · Scale</title>")
+            // An empty icon: browsers otherwise ask for /favicon.ico on every page.
+            .Raw("<link rel=\"icon\" href=\"data:,\">")
             .Raw("<link rel=\"stylesheet\" href=\"").Raw(StaticAssets.CssPath).Raw("\">")
             .Raw("<script src=\"").Raw(StaticAssets.ScriptPath).Raw("\" defer></script>")
             .Raw("</head><body><header class=\"site\"><nav>")

@@ -1,0 +1,56 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
+
+namespace Scale.Web.Tests.Infrastructure;
+
+/// <summary>The web app in process (ASP.NET Core's test server) over the <see cref="StoreFixture"/> store, shared by a test collection.</summary>
+public sealed class SiteFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public StoreFixture Store { get; } = new();
+
+    public WebApplication App => _app ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>A client with no Accept preference (as API clients and load tools send).</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Store.InitializeAsync();
+        _app = ScaleWebApp.Build(new ScaleWebOptions
+        {
+            Database = Store.DbPath,
+            Urls = null,
+            ConfigureBuilder = builder =>
+            {
+                builder.WebHost.UseTestServer();
+                builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            },
+        });
+        await _app.StartAsync();
+        Client = _app.GetTestClient();
+    }
+
+    /// <summary>A client that asks for HTML, as browsers do.</summary>
+    public HttpClient BrowserClient()
+    {
+        var client = App.GetTestClient();
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        await Store.DisposeAsync();
+    }
+}
