@@ -59,8 +59,56 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Equal(0, runs[1].FilesValid + runs[1].FilesInvalid);
     }
 
+    [Fact]
+    public async Task Demo_ByDefault_EndsServingTheWebAppOverItsDataUntilStopped()
+    {
+        var demo = _dir.Combine("demo");
+        var url = $"http://127.0.0.1:{FreePort()}";
+        using var process = ScaleProcess.Start(_dir.Path, ["demo", "--dir", demo, "--files", "150", "--urls", url], defaultSignals: true);
+        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        string? songs = null;
+        while (songs is null && DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            try
+            {
+                songs = await http.GetStringAsync("/api/songs?pageSize=5");
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(250);
+            }
+        }
+
+        if (process.HasExited)
+        {
+            Assert.Fail("scale demo exited instead of serving:\n" + await process.WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+
+        Assert.NotNull(songs);
+        using (var db = ScaleDb.Open(Path.Join(demo, "scale.db")))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(songs);
+            Assert.Equal(db.Count("songs"), json.RootElement.GetProperty("total").GetInt64());
+        }
+
+        await process.SignalAsync("TERM");
+        var run = await process.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains(url, run.Stdout, StringComparison.Ordinal);
+        Assert.False(run.HasStackTrace, run.ToString());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private Task<ScaleRun> DemoAsync(string demo) =>
-        ScaleProcess.RunAsync(_dir.Path, ["demo", "--dir", demo, "--files", Files.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        ScaleProcess.RunAsync(_dir.Path, ["demo", "--dir", demo, "--files", Files.ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-serve"]);
 
     /// <summary>Every corpus file with its size and last write time: rewriting any of them changes the list.</summary>
     private static List<string> CorpusFiles(string demo) =>

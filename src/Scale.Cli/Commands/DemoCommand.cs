@@ -4,8 +4,9 @@ using Scale.Synth;
 namespace Scale.Cli.Commands;
 
 /// <summary>
-/// <c>scale demo</c>: the whole pipeline on a small synthetic corpus, with nothing to install and no server:
-/// synth (once), run into SQLite, summary.
+/// <c>scale demo</c>: the whole pipeline on a small synthetic corpus, with nothing to install and no database
+/// server: synth (once), run into SQLite with similar songs, summary, then the web app on 127.0.0.1:8080 until
+/// Ctrl+C.
 /// </summary>
 internal static class DemoCommand
 {
@@ -14,16 +15,27 @@ internal static class DemoCommand
         var files = new Option<int>("--files") { Description = "Size of the demo corpus.", DefaultValueFactory = _ => 2_000 };
         var dir = new Option<string>("--dir") { Description = "Where the demo corpus and database go.", DefaultValueFactory = _ => "demo" };
         var seed = new Option<long>("--seed") { Description = "Seed of the demo corpus.", DefaultValueFactory = _ => 7 };
-        var command = new Command("demo", "Generate a small Lakh-shaped corpus, extract it into SQLite and print a summary.")
+        var urls = new Option<string>("--urls")
         {
-            files, dir, seed,
+            Description = "Where the web app listens at the end. Env: SCALE_URLS.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_URLS") is { Length: > 0 } value ? value : Web.ScaleWebOptions.DefaultUrls,
         };
-        command.SetAction((parse, cancellationToken) =>
-            RunAsync(parse.GetValue(files), Path.GetFullPath(parse.GetValue(dir)!), parse.GetValue(seed), cancellationToken));
+        var noServe = new Option<bool>("--no-serve") { Description = "Stop after the summary instead of serving the web app." };
+        var command = new Command("demo", "Generate a small Lakh-shaped corpus, extract it into SQLite, compute similar songs, then serve the web app.")
+        {
+            files, dir, seed, urls, noServe,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(files),
+            Path.GetFullPath(parse.GetValue(dir)!),
+            parse.GetValue(seed),
+            parse.GetValue(noServe) ? null : parse.GetValue(urls),
+            cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int files, string dir, long seed, CancellationToken cancellationToken)
+    /// <summary>Synth, run, summary; then serves on <c>urls</c> unless it is null.</summary>
+    private static async Task<int> RunAsync(int files, string dir, long seed, string? urls, CancellationToken cancellationToken)
     {
         if (files < 1)
         {
@@ -59,8 +71,15 @@ internal static class DemoCommand
             Console.WriteLine("Next:");
             Console.WriteLine($"  ./scale inspect {Path.Combine(corpus, "0")} | head -40     what the extractor sees in some files");
             Console.WriteLine($"  sqlite3 {db} 'select name, instrument_count from songs limit 10'");
+            Console.WriteLine($"  ./scale serve --db {db}     the web app over this database");
         }
 
-        return code;
+        if (code != 0 || urls is null)
+        {
+            return code;
+        }
+
+        Console.WriteLine();
+        return await ServeCommand.ServeAsync(db, urls, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -167,7 +167,14 @@ internal static class RunCommand
         if (result.Succeeded && request.Similarity is not null)
         {
             Console.WriteLine();
-            await SimilarCommand.ExecuteAsync(store, request.Similarity, cancellationToken).ConfigureAwait(false);
+            if (await SimilarCommand.UpToDateRunAsync(store, request.Similarity, summary.Songs, cancellationToken).ConfigureAwait(false) is { } current)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale similar: up to date (similarity run {current.Id} used the same {summary.Songs:N0} songs and settings); skipped."));
+            }
+            else
+            {
+                await SimilarCommand.ExecuteAsync(store, request.Similarity, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return result;

@@ -131,6 +131,17 @@ internal static class SimilarCommand
         }
     }
 
+    /// <summary>
+    /// The latest similarity run when it completed over the same songs with the same settings (songs are only ever
+    /// added, so the same count means the same songs); null when the lists need computing.
+    /// </summary>
+    internal static async Task<SimilarityRunRecord?> UpToDateRunAsync(IScaleStore store, SimilarityOptions options, long songs, CancellationToken cancellationToken)
+    {
+        var latest = await store.GetSimilarityRunsAsync(1, cancellationToken).ConfigureAwait(false);
+        var settings = new SimilaritySettings(SimilarityJob.MeasureCode(options.Measure), options.Threshold, options.TopK, options.MinInstruments);
+        return latest is [{ Status: RunStatus.Completed } run] && run.Settings == settings && run.Stats.Songs == songs ? run : null;
+    }
+
     /// <summary>Runs the job with progress and prints what it did.</summary>
     internal static async Task<SimilarityJobResult> ExecuteAsync(IScaleStore store, SimilarityOptions options, CancellationToken cancellationToken)
     {
