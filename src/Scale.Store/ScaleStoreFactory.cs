@@ -1,3 +1,4 @@
+using Scale.Store.Postgres;
 using Scale.Store.Sqlite;
 
 namespace Scale.Store;
@@ -8,19 +9,15 @@ public static class ScaleStoreFactory
     /// <summary>
     /// A store for <paramref name="db"/>, not yet connected (call <see cref="IScaleStore.OpenAsync"/>): a file path or
     /// a SQLite connection string ("Data Source=...") gives the embedded SQLite store; a PostgreSQL connection string
-    /// ("Host=...") or URI ("postgres://...") is recognised but not supported yet.
+    /// ("Host=h1:5432,h2:5433;Database=...", several hosts for a primary and its replicas) or URI
+    /// ("postgres://user:password@h1,h2/db") gives the PostgreSQL store, which writes to whichever host is primary.
     /// </summary>
-    /// <exception cref="NotSupportedException">For PostgreSQL.</exception>
     public static IScaleStore Create(string db, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(db);
-        if (IsPostgres(db))
-        {
-            throw new NotSupportedException(
-                "PostgreSQL arrives in a later release; for now give a SQLite database file path (e.g. scale.db).");
-        }
-
-        return new SqliteScaleStore(db, timeProvider ?? TimeProvider.System);
+        return IsPostgres(db)
+            ? new PostgresScaleStore(db, timeProvider ?? TimeProvider.System)
+            : new SqliteScaleStore(db, timeProvider ?? TimeProvider.System);
     }
 
     /// <summary><see cref="Create"/> then <see cref="IScaleStore.OpenAsync"/> (connect and migrate).</summary>
@@ -41,19 +38,13 @@ public static class ScaleStoreFactory
 
     /// <summary>
     /// The read side for <paramref name="db"/> (see <see cref="IScaleReader"/>): opens connections as calls need
-    /// them, read-only. The database must exist and have been migrated (by <c>scale run</c>, <c>scale db migrate</c>).
+    /// them, read-only; PostgreSQL reads go to a replica when one is up. The database must exist and have been
+    /// migrated (by <c>scale run</c>, <c>scale db migrate</c>).
     /// </summary>
-    /// <exception cref="NotSupportedException">For PostgreSQL.</exception>
     public static IScaleReader CreateReader(string db)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(db);
-        if (IsPostgres(db))
-        {
-            throw new NotSupportedException(
-                "PostgreSQL arrives in a later release; for now give a SQLite database file path (e.g. scale.db).");
-        }
-
-        return new SqliteScaleReader(db);
+        return IsPostgres(db) ? new PostgresScaleReader(db) : new SqliteScaleReader(db);
     }
 
     internal static bool IsPostgres(string db) =>

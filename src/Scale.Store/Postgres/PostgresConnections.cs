@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Npgsql;
+using Polly;
+using Polly.Retry;
+
+namespace Scale.Store.Postgres;
+
+/// <summary>
+/// Connection settings and resilience shared by the PostgreSQL store and reader: parses what the user gave
+/// (a key-value connection string or a postgres:// URI, one host or several), builds one multi-host data source,
+/// and hands out its primary view (writes) and its prefer-standby view (reads, falling back to the primary).
+/// </summary>
+internal sealed class PostgresConnections : IAsyncDisposable
+{
+    private readonly NpgsqlMultiHostDataSource _source;
+
+    public PostgresConnections(string db, string applicationName)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ToConnectionString(db));
+        builder.ApplicationName ??= applicationName;
+        // A dead host is remembered this long before it is tried again; short, so a restarted replica is used soon.
+        if (!db.Contains("Host Recheck Seconds", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.HostRecheckSeconds = 2;
+        }
+
+        if (!db.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 5;
+        }
+
+        Description = string.Create(CultureInfo.InvariantCulture, $"postgres://{builder.Host}/{builder.Database}");
+        _source = new NpgsqlDataSourceBuilder(builder.ConnectionString).BuildMultiHost();
+        Primary = _source.WithTargetSession(TargetSessionAttributes.Primary);
+        Reads = _source.WithTargetSession(TargetSessionAttributes.PreferStandby);
+    }
+
+    /// <summary>Hosts and database, no credentials: for messages and logs.</summary>
+    public string Description { get; }
+
+    /// <summary>The server that accepts writes.</summary>
+    public NpgsqlDataSource Primary { get; }
+
+    /// <summary>A standby when one is up, else the primary.</summary>
+    public NpgsqlDataSource Reads { get; }
+
+    /// <summary>Reads: a few quick retries (about 3 s in all), so a replica restarting or a failover is invisible.</summary>
+    public static ResiliencePipeline ReadRetry { get; } = Retry(attempts: 6, first: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromSeconds(1));
+
+    /// <summary>Writes: wait for a new primary for up to about 30 s, then fail with the last error.</summary>
+    public static ResiliencePipeline WriteRetry { get; } = Retry(attempts: 12, first: TimeSpan.FromMilliseconds(250), max: TimeSpan.FromSeconds(4));
+
+    /// <summary>
+    /// Errors worth retrying: connection failures, a server shutting down or starting, a write sent to a server
+    /// that just became a standby, serialization failures and deadlocks.
+    /// </summary>
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03" or "25006" or "40001" or "40P01" or "53300" || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
+        SocketException or TimeoutException => true,
+        _ => false,
+    };
+
+    /// <summary>Converts a postgres:// or postgresql:// URI to a key-value connection string; others pass through.</summary>
+    public static string ToConnectionString(string db)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(db);
+        if (!db.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) && !db.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            return db;
+        }
+
+        // Uri cannot hold several hosts ("h1:5432,h2:5433"), so the authority is split by hand.
+        var rest = db[(db.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var authority = slash < 0 ? rest : rest[..slash];
+        var pathAndQuery = slash < 0 ? string.Empty : rest[(slash + 1)..];
+        var builder = new NpgsqlConnectionStringBuilder();
+        var at = authority.LastIndexOf('@');
+        if (at >= 0)
+        {
+            var credentials = authority[..at];
+            authority = authority[(at + 1)..];
+            var colon = credentials.IndexOf(':', StringComparison.Ordinal);
+            builder.Username = Uri.UnescapeDataString(colon < 0 ? credentials : credentials[..colon]);
+            if (colon >= 0)
+            {
+                builder.Password = Uri.UnescapeDataString(credentials[(colon + 1)..]);
+            }
+        }
+
+        builder.Host = authority;
+        var question = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+        var database = question < 0 ? pathAndQuery : pathAndQuery[..question];
+        if (database.Length > 0)
+        {
+            builder.Database = Uri.UnescapeDataString(database);
+        }
+
+        if (question >= 0)
+        {
+            foreach (var pair in pathAndQuery[(question + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
+                var value = equals < 0 ? string.Empty : Uri.UnescapeDataString(pair[(equals + 1)..]);
+                builder[name switch
+                {
+                    "sslmode" => "SSL Mode",
+                    "target_session_attrs" => "Target Session Attributes",
+                    "application_name" => "Application Name",
+                    "connect_timeout" => "Timeout",
+                    _ => name,
+                }] = value;
+            }
+        }
+
+        return builder.ConnectionString;
+    }
+
+    public ValueTask DisposeAsync() => _source.DisposeAsync();
+
+    private static ResiliencePipeline Retry(int attempts, TimeSpan first, TimeSpan max) => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            MaxRetryAttempts = attempts,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = first,
+            MaxDelay = max,
+        })
+        .Build();
+}

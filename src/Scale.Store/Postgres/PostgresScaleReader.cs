@@ -1,0 +1,246 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Scale.Store.Postgres;
+
+/// <summary>
+/// Reads for the web app from a streaming replica when one is up (Npgsql's prefer-standby), else from the
+/// primary. Every call is retried on transient failures for about 3 s (a replica restarting, a failover), so a
+/// read that some healthy server can answer does not become an error.
+/// </summary>
+internal sealed class PostgresScaleReader : IScaleReader
+{
+    private readonly PostgresConnections _connections;
+
+    public PostgresScaleReader(string db)
+    {
+        _connections = new PostgresConnections(db, "scale-web");
+    }
+
+    public Task<string> GetDataVersionAsync(CancellationToken cancellationToken) => ReadAsync(
+        async (connection, ct) => (string)(await PostgresScaleStore.ScalarAsync(
+            connection,
+            null,
+            """
+            SELECT (SELECT COALESCE(MAX(key), 0) FROM songs) || '.' ||
+                   (SELECT count(*) FROM runs WHERE status <> 'running') || '.' ||
+                   (SELECT COALESCE(MAX(id), 0) FROM similarity_runs WHERE status = 'completed');
+            """,
+            ct).ConfigureAwait(false))!,
+        cancellationToken);
+
+    public async IAsyncEnumerable<CatalogSong> ReadCatalogAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Only opening is retried: a failure mid-stream surfaces, and the caller reloads the whole catalogue.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = PostgresScaleStore.Command(
+            connection,
+            null,
+            """
+            SELECT s.key, s.id, s.name, s.instrument_bits_lo, s.instrument_bits_mid, s.instrument_bits_hi, l.total
+            FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key
+            ORDER BY s.id COLLATE "C";
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new CatalogSong(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                PostgresScaleStore.ReadSet(reader, 3),
+                reader.IsDBNull(6) ? null : reader.GetInt32(6));
+        }
+    }
+
+    public Task<SongDetails?> GetSongAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return ReadAsync(
+            async (connection, ct) =>
+            {
+                await using var command = PostgresScaleStore.Command(
+                    connection,
+                    null,
+                    """
+                    SELECT s.key, s.id, s.name, s.title, s.format, s.tracks, s.division, s.ticks, s.seconds, s.bytes, s.note_count,
+                           s.warnings, s.instrument_bits_lo, s.instrument_bits_mid, s.instrument_bits_hi, l.total
+                    FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key
+                    WHERE s.id = $1;
+                    """,
+                    id);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                var warnings = reader.GetString(11);
+                return new SongDetails(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.GetInt32(4),
+                    reader.GetInt32(5),
+                    reader.GetInt32(6),
+                    reader.GetInt64(7),
+                    reader.IsDBNull(8) ? null : reader.GetDouble(8),
+                    reader.GetInt64(9),
+                    reader.GetInt64(10),
+                    PostgresScaleStore.ReadSet(reader, 12),
+                    warnings.Length == 0 ? [] : warnings.Split(' '),
+                    reader.IsDBNull(15) ? null : reader.GetInt32(15));
+            },
+            cancellationToken);
+    }
+
+    public Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync<SimilarPage?>(
+            async (connection, ct) =>
+            {
+                // One snapshot for the list and the songs it names.
+                await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+                int total;
+                byte[] entries;
+                await using (var command = PostgresScaleStore.Command(
+                    connection,
+                    transaction,
+                    "SELECT l.total, l.entries FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key WHERE s.id = $1;",
+                    id))
+                await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        return null;
+                    }
+
+                    if (reader.IsDBNull(0))
+                    {
+                        return new SimilarPage(0, 0, []);
+                    }
+
+                    total = reader.GetInt32(0);
+                    entries = reader.GetFieldValue<byte[]>(1);
+                }
+
+                var stored = entries.Length / SimilarListCodec.EntryBytes;
+                var rows = SimilarListCodec.Decode(entries, offset, limit);
+                if (rows.Length == 0)
+                {
+                    return new SimilarPage(total, stored, []);
+                }
+
+                var songs = new Dictionary<long, (string Id, string Name, Midi.InstrumentSet Set)>(rows.Length);
+                await using (var command = new NpgsqlCommand(
+                    "SELECT key, id, name, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi FROM songs WHERE key = ANY($1);",
+                    connection,
+                    transaction))
+                {
+                    command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.SimilarKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                    await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        songs[reader.GetInt64(0)] = (reader.GetString(1), reader.GetString(2), PostgresScaleStore.ReadSet(reader, 3));
+                    }
+                }
+
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                var items = new List<SimilarSongItem>(rows.Length);
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    if (songs.TryGetValue(rows[i].SimilarKey, out var song))
+                    {
+                        items.Add(new SimilarSongItem(offset + i + 1, song.Id, song.Name, rows[i].Similarity, rows[i].Shared, song.Set));
+                    }
+                }
+
+                return new SimilarPage(total, stored, items);
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync<IReadOnlyList<SongRef>>(
+            async (connection, ct) =>
+            {
+                await using var command = PostgresScaleStore.Command(
+                    connection,
+                    null,
+                    """
+                    SELECT s.id, s.name
+                    FROM song_instruments AS si JOIN songs AS s ON s.id = si.song_id
+                    WHERE si.instrument_code = $1
+                    ORDER BY si.song_id
+                    LIMIT $2;
+                    """,
+                    (short)Math.Clamp(instrumentCode, short.MinValue, short.MaxValue),
+                    limit);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                var songs = new List<SongRef>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    songs.Add(new SongRef(reader.GetString(0), reader.GetString(1)));
+                }
+
+                return songs;
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync(
+            (connection, ct) => PostgresScaleStore.ReadRunsAsync(
+                connection,
+                """
+                SELECT id, source, started_at, finished_at, status, files_seen, files_skipped, files_valid, files_invalid,
+                       files_duplicate, bytes_read, read_seconds, extract_seconds, write_seconds, wall_seconds, error
+                FROM runs ORDER BY id DESC LIMIT $1;
+                """,
+                ct,
+                limit),
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<SimilarityRunRecord>> GetSimilarityRunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync((connection, ct) => PostgresScaleStore.ReadSimilarityRunsAsync(connection, limit, ct), cancellationToken);
+    }
+
+    public Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken) =>
+        ReadAsync(PostgresScaleStore.ReadSummaryAsync, cancellationToken);
+
+    public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await PostgresConnections.ReadRetry.ExecuteAsync(
+            async ct => await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PostgresConnections.ReadRetry.ExecuteAsync(
+                async ct =>
+                {
+                    await using var connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    return await work(connection, ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresConnections.IsTransient(ex))
+        {
+            throw new IOException($"No PostgreSQL server at {_connections.Description} answered the read within the retry budget ({ex.Message}).", ex);
+        }
+    }
+}

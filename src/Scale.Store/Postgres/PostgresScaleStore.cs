@@ -1,0 +1,519 @@
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using Scale.Midi;
+
+namespace Scale.Store.Postgres;
+
+/// <summary>
+/// The production store: PostgreSQL through Npgsql. Writes go to the primary (found among several hosts by
+/// Npgsql's multi-host support) and are retried on transient failures for up to about 30 s, so a failover is
+/// waited out; then the last error surfaces with a message naming the database. A batch goes in with binary
+/// COPY into session temp tables and set-based INSERT ... ON CONFLICT statements, all in one transaction, so a
+/// retried batch (after a lost commit acknowledgement) changes nothing.
+/// </summary>
+internal sealed partial class PostgresScaleStore : IScaleStore
+{
+    private const string CreateBatchTables = """
+        CREATE TEMP TABLE IF NOT EXISTS batch_files (
+            key text NOT NULL, md5 text, bytes bigint NOT NULL, valid boolean NOT NULL, name text, title text,
+            format integer, tracks integer, division integer, ticks bigint, seconds double precision,
+            note_count bigint, instrument_count integer, warnings text, lo bigint, mid bigint, hi bigint,
+            reason_code text, message text
+        ) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS batch_instruments (
+            song_id text NOT NULL, instrument_code smallint NOT NULL, notes bigint NOT NULL
+        ) ON COMMIT DELETE ROWS;
+        """;
+
+    private const string CopyFiles = """
+        COPY batch_files (key, md5, bytes, valid, name, title, format, tracks, division, ticks, seconds, note_count,
+                          instrument_count, warnings, lo, mid, hi, reason_code, message) FROM STDIN (FORMAT BINARY)
+        """;
+
+    private const string CopyInstruments = "COPY batch_instruments (song_id, instrument_code, notes) FROM STDIN (FORMAT BINARY)";
+
+    private const string DropFinishedKeys = "DELETE FROM batch_files AS b USING source_files AS s WHERE s.source = $1 AND s.key = b.key;";
+
+    private const string InsertSongs = """
+        INSERT INTO songs (id, name, title, format, tracks, division, ticks, seconds, bytes, note_count, instrument_count,
+                           warnings, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi, first_run_id)
+        SELECT DISTINCT ON (md5) md5, name, title, format, tracks, division, ticks, seconds, bytes, note_count,
+               instrument_count, warnings, lo, mid, hi, $1
+        FROM batch_files WHERE valid ORDER BY md5, key
+        ON CONFLICT (id) DO NOTHING;
+        """;
+
+    private const string InsertInstruments = """
+        INSERT INTO song_instruments (song_id, instrument_code, notes)
+        SELECT DISTINCT ON (i.song_id, i.instrument_code) i.song_id, i.instrument_code, i.notes
+        FROM batch_instruments AS i
+        WHERE i.song_id IN (SELECT md5 FROM batch_files WHERE valid)
+        ON CONFLICT (song_id, instrument_code) DO NOTHING;
+        """;
+
+    private const string InsertLedger = """
+        INSERT INTO source_files (source, key, song_id, bytes, run_id)
+        SELECT $1, key, CASE WHEN valid THEN md5 END, bytes, $2 FROM batch_files
+        ON CONFLICT (source, key) DO NOTHING;
+        """;
+
+    private const string InsertInvalid = """
+        INSERT INTO invalid_files (source, key, md5, reason_code, message, bytes, run_id)
+        SELECT $1, key, md5, reason_code, message, bytes, $2 FROM batch_files WHERE NOT valid
+        ON CONFLICT (source, key) DO NOTHING;
+        """;
+
+    private const string CountBatch = """
+        SELECT count(*) FILTER (WHERE valid), count(*) FILTER (WHERE NOT valid), COALESCE(sum(bytes), 0) FROM batch_files;
+        """;
+
+    private const string AddRunCounts = """
+        UPDATE runs SET files_seen = files_seen + $2 + $3, files_valid = files_valid + $2, files_invalid = files_invalid + $3,
+                        files_duplicate = files_duplicate + $4, bytes_read = bytes_read + $5
+        WHERE id = $1;
+        """;
+
+    private const string SelectRuns = """
+        SELECT id, source, started_at, finished_at, status, files_seen, files_skipped, files_valid, files_invalid,
+               files_duplicate, bytes_read, read_seconds, extract_seconds, write_seconds, wall_seconds, error
+        FROM runs
+        """;
+
+    private readonly string _db;
+    private readonly TimeProvider _time;
+    private PostgresConnections? _connections;
+
+    public PostgresScaleStore(string db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    private PostgresConnections Connections => _connections ?? throw new InvalidOperationException("The store is not open: call OpenAsync first.");
+
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_connections is not null)
+        {
+            return;
+        }
+
+        var connections = new PostgresConnections(_db, "scale");
+        try
+        {
+            _connections = connections;
+            await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _connections = null;
+            await connections.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public Task<int> MigrateAsync(CancellationToken cancellationToken) => WriteAsync(
+        "apply the schema migrations",
+        async (connection, ct) =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1);", ct, PostgresSchema.MigrationLock).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, PostgresSchema.CreateMigrationsTable, ct).ConfigureAwait(false);
+            var version = Convert.ToInt32(
+                await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;", ct).ConfigureAwait(false),
+                CultureInfo.InvariantCulture);
+            if (version > PostgresSchema.LatestVersion)
+            {
+                throw new InvalidOperationException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The database has schema version {version}, newer than this program's {PostgresSchema.LatestVersion}; upgrade Scale."));
+            }
+
+            for (var v = version + 1; v <= PostgresSchema.LatestVersion; v++)
+            {
+                await PostgresSchema.Migrations[v - 1](connection, transaction, ct).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2);", ct, v, _time.GetUtcNow()).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return PostgresSchema.LatestVersion;
+        },
+        cancellationToken);
+
+    public Task<long> BeginRunAsync(string source, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        return WriteAsync(
+            "start a run",
+            async (connection, ct) =>
+            {
+                await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                var id = (long)(await ScalarAsync(
+                    connection,
+                    transaction,
+                    "INSERT INTO runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id;",
+                    ct,
+                    source,
+                    _time.GetUtcNow()).ConfigureAwait(false))!;
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    """
+                    UPDATE runs SET status = 'interrupted',
+                                    error = COALESCE(error, 'The process ended before the run finished (found by run ' || $2 || ').')
+                    WHERE source = $1 AND status = 'running' AND id <> $2;
+                    """,
+                    ct,
+                    source,
+                    id).ConfigureAwait(false);
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                return id;
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlySet<string>> GetFinishedKeysAsync(string source, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        return WriteAsync<IReadOnlySet<string>>(
+            "read the finished keys",
+            async (connection, ct) =>
+            {
+                var keys = new HashSet<string>(StringComparer.Ordinal);
+                await using var command = Command(connection, null, "SELECT key FROM source_files WHERE source = $1;", source);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    keys.Add(reader.GetString(0));
+                }
+
+                return keys;
+            },
+            cancellationToken);
+    }
+
+    public Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        return WriteAsync(
+            "write a batch",
+            async (connection, ct) =>
+            {
+                var source = await ScalarAsync(connection, null, "SELECT source FROM runs WHERE id = $1;", ct, runId).ConfigureAwait(false) as string
+                    ?? throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
+                await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, CreateBatchTables, ct).ConfigureAwait(false);
+                await CopyBatchAsync(connection, files, ct).ConfigureAwait(false);
+
+                var ignored = await ExecuteAsync(connection, transaction, DropFinishedKeys, ct, source).ConfigureAwait(false);
+                long valid, invalid, bytes;
+                await using (var count = Command(connection, transaction, CountBatch))
+                await using (var reader = await count.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(ct).ConfigureAwait(false);
+                    valid = reader.GetInt64(0);
+                    invalid = reader.GetInt64(1);
+                    bytes = reader.GetInt64(2);
+                }
+
+                var newSongs = await ExecuteAsync(connection, transaction, InsertSongs, ct, runId).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, InsertInstruments, ct).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, InsertLedger, ct, source, runId).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, InsertInvalid, ct, source, runId).ConfigureAwait(false);
+                var duplicates = valid - newSongs;
+                await ExecuteAsync(connection, transaction, AddRunCounts, ct, runId, valid, invalid, duplicates, bytes).ConfigureAwait(false);
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                return new BatchResult((int)valid, (int)invalid, (int)duplicates, ignored, bytes);
+            },
+            cancellationToken);
+    }
+
+    public Task CompleteRunAsync(long runId, RunStats stats, RunStatus status, string? errorMessage, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        return WriteAsync(
+            "complete a run",
+            async (connection, ct) =>
+            {
+                var updated = await ExecuteAsync(
+                    connection,
+                    null,
+                    """
+                    UPDATE runs SET finished_at = $2, status = $3, files_seen = $4, files_skipped = $5, files_valid = $6,
+                                    files_invalid = $7, files_duplicate = $8, bytes_read = $9, read_seconds = $10,
+                                    extract_seconds = $11, write_seconds = $12, wall_seconds = $13, error = $14
+                    WHERE id = $1;
+                    """,
+                    ct,
+                    runId,
+                    status == RunStatus.Running ? null : _time.GetUtcNow(),
+                    RunStatuses.ToCode(status),
+                    stats.FilesSeen,
+                    stats.FilesSkipped,
+                    stats.FilesValid,
+                    stats.FilesInvalid,
+                    stats.FilesDuplicate,
+                    stats.BytesRead,
+                    stats.ReadSeconds,
+                    stats.ExtractSeconds,
+                    stats.WriteSeconds,
+                    stats.WallSeconds,
+                    errorMessage is null ? null : Clean(errorMessage)).ConfigureAwait(false);
+                if (updated != 1)
+                {
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
+                }
+
+                return true;
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return WriteAsync<IReadOnlyList<RunRecord>>(
+            "read the runs",
+            (connection, ct) => ReadRunsAsync(connection, SelectRuns + " ORDER BY id DESC LIMIT $1;", ct, limit),
+            cancellationToken);
+    }
+
+    public Task<RunRecord?> GetRunAsync(long runId, CancellationToken cancellationToken) => WriteAsync(
+        "read a run",
+        async (connection, ct) => (await ReadRunsAsync(connection, SelectRuns + " WHERE id = $1;", ct, runId).ConfigureAwait(false)) is [var run] ? run : null,
+        cancellationToken);
+
+    public Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken) =>
+        WriteAsync("read the summary", ReadSummaryAsync, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connections is { } connections)
+        {
+            _connections = null;
+            await connections.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a primary connection, retried on transient failures (see <see cref="PostgresConnections.WriteRetry"/>).</summary>
+    private async Task<T> WriteAsync<T>(string what, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var connections = Connections;
+        try
+        {
+            return await PostgresConnections.WriteRetry.ExecuteAsync(
+                async ct =>
+                {
+                    await using var connection = await connections.Primary.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    return await work(connection, ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresConnections.IsTransient(ex))
+        {
+            throw new IOException($"Could not {what}: no writable PostgreSQL primary answered at {connections.Description} within the retry budget ({ex.Message}).", ex);
+        }
+    }
+
+    /// <summary>The batch into the session's temp tables with binary COPY.</summary>
+    private static async Task CopyBatchAsync(NpgsqlConnection connection, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken)
+    {
+        await using (var writer = await connection.BeginBinaryImportAsync(CopyFiles, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var file in files)
+            {
+                var summary = file.Summary;
+                var valid = file.IsValid && summary is not null && file.Md5 is not null;
+                await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(Clean(file.Key), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                await WriteNullableAsync(writer, file.Md5, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(file.Bytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(valid, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
+                if (valid)
+                {
+                    var set = summary!.Instruments;
+                    await writer.WriteAsync(Clean(file.Name ?? file.Md5!), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await WriteNullableAsync(writer, summary.Title is null ? null : Clean(summary.Title), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(summary.Format, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(summary.Tracks, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(summary.Division, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(summary.Ticks, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    if (summary.Seconds is { } seconds && double.IsFinite(seconds))
+                    {
+                        await writer.WriteAsync(seconds, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await writer.WriteAsync((long)summary.Notes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(set.Count, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(WarningText(summary.Warnings), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(unchecked((long)set.Low), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(unchecked((long)set.Middle), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(unchecked((long)set.High), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                    await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    for (var column = 0; column < 13; column++)
+                    {
+                        await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await writer.WriteAsync(file.ReasonCode ?? InvalidReasons.InternalError, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(Clean(file.Message ?? "Valid file without a summary or MD5."), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var writer = await connection.BeginBinaryImportAsync(CopyInstruments, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var file in files)
+            {
+                if (!file.IsValid || file.Summary is not { } summary || file.Md5 is not { } md5)
+                {
+                    continue;
+                }
+
+                var notes = summary.NoteCounts;
+                foreach (var code in summary.Instruments.ToArray())
+                {
+                    await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(md5, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync((short)code, NpgsqlDbType.Smallint, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(code < notes.Count ? (long)notes[code] : 0L, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter writer, string? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    {
+        if (value is null)
+        {
+            await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await writer.WriteAsync(value, type, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string WarningText(MidiWarnings warnings) =>
+        warnings == MidiWarnings.None ? string.Empty : string.Join(' ', MidiCodes.Codes(warnings));
+
+    /// <summary>PostgreSQL text cannot hold NUL characters, which MIDI titles and keys sometimes do.</summary>
+    internal static string Clean(string text) => text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
+
+    internal static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    internal static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        await using var command = Command(connection, transaction, sql, values);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static async Task<object?> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        await using var command = Command(connection, transaction, sql, values);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static async Task<IReadOnlyList<RunRecord>> ReadRunsAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        await using var command = Command(connection, null, sql, values);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var runs = new List<RunRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var stats = new RunStats
+            {
+                FilesSeen = reader.GetInt64(5),
+                FilesSkipped = reader.GetInt64(6),
+                FilesValid = reader.GetInt64(7),
+                FilesInvalid = reader.GetInt64(8),
+                FilesDuplicate = reader.GetInt64(9),
+                BytesRead = reader.GetInt64(10),
+                ReadSeconds = reader.GetDouble(11),
+                ExtractSeconds = reader.GetDouble(12),
+                WriteSeconds = reader.GetDouble(13),
+                WallSeconds = reader.GetDouble(14),
+            };
+            runs.Add(new RunRecord(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetFieldValue<DateTimeOffset>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+                RunStatuses.Parse(reader.GetString(4)),
+                stats,
+                reader.IsDBNull(15) ? null : reader.GetString(15)));
+        }
+
+        return runs;
+    }
+
+    /// <summary>Counts in one REPEATABLE READ transaction, so they agree with each other while others write.</summary>
+    internal static async Task<StoreSummary> ReadSummaryAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        long songs, rows, sourceFiles, invalid;
+        await using (var counts = Command(connection, transaction, "SELECT (SELECT count(*) FROM songs), (SELECT count(*) FROM song_instruments), (SELECT count(*) FROM source_files), (SELECT count(*) FROM invalid_files);"))
+        await using (var reader = await counts.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            songs = reader.GetInt64(0);
+            rows = reader.GetInt64(1);
+            sourceFiles = reader.GetInt64(2);
+            invalid = reader.GetInt64(3);
+        }
+
+        var reasons = new List<ReasonCount>();
+        await using (var command = Command(connection, transaction, "SELECT reason_code, count(*) AS files FROM invalid_files GROUP BY reason_code ORDER BY files DESC, reason_code COLLATE \"C\";"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                reasons.Add(new ReasonCount(reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+
+        var usage = new List<InstrumentUsage>();
+        await using (var command = Command(
+            connection,
+            transaction,
+            """
+            SELECT i.code, i.name, i.family_code, f.name, u.songs
+            FROM (SELECT instrument_code, count(*) AS songs FROM song_instruments GROUP BY instrument_code) AS u
+            JOIN instruments AS i ON i.code = u.instrument_code
+            JOIN instrument_families AS f ON f.code = i.family_code
+            ORDER BY u.songs DESC, i.code;
+            """))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                usage.Add(new InstrumentUsage(reader.GetInt16(0), reader.GetString(1), reader.GetInt16(2), reader.GetString(3), reader.GetInt64(4)));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new StoreSummary(songs, rows, sourceFiles, invalid, reasons, usage);
+    }
+}
