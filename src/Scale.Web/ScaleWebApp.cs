@@ -22,6 +22,8 @@ public static class ScaleWebApp
     /// <summary>Request bodies are tiny here (the original's {"instruments": "73"}); anything large is refused early.</summary>
     private const long MaxRequestBodyBytes = 64 * 1024;
 
+    private const string OpenApiCachePolicy = "openapi";
+
     public static WebApplication Build(ScaleWebOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -60,6 +62,8 @@ public static class ScaleWebApp
                 "(Jaccard index of instrument sets). Errors are RFC 7807 problem details.";
             return Task.CompletedTask;
         }));
+        // The OpenAPI document depends only on the code, and building it costs milliseconds: build it once.
+        services.AddOutputCache(cache => cache.AddPolicy(OpenApiCachePolicy, policy => policy.Expire(TimeSpan.FromDays(365))));
         options.ConfigureBuilder?.Invoke(builder);
 
         var app = builder.Build();
@@ -70,8 +74,9 @@ public static class ScaleWebApp
         });
         app.UseScaleSecurityHeaders();
         app.UseStatusCodePages(ErrorResponses.WriteStatusPageAsync);
+        app.UseOutputCache();
 
-        app.MapOpenApi();
+        app.MapOpenApi().CacheOutput(OpenApiCachePolicy);
         app.MapGet("/healthz", (CatalogProvider catalog) =>
         {
             var songs = catalog.Current.Songs;

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Scale.Web;
 
 namespace Scale.Cli.Commands;
@@ -45,7 +46,14 @@ internal static class ServeCommand
         WebApplication app;
         try
         {
-            app = ScaleWebApp.Build(new ScaleWebOptions { Database = db, Urls = urls });
+            app = ScaleWebApp.Build(new ScaleWebOptions
+            {
+                Database = db,
+                Urls = urls,
+                // A failed start (address in use, unreadable database) is reported below in one line; the host's
+                // own log of it would add a stack trace.
+                ConfigureBuilder = builder => builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),
+            });
         }
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
