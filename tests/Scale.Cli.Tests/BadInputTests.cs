@@ -41,11 +41,12 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
-    public async Task Run_PostgresConnectionString_ExitCode2AndSaysPostgresComesLater()
+    public async Task Run_UnreachablePostgres_ExitCode2AfterTheRetryBudgetNamingTheDatabase()
     {
         Directory.CreateDirectory(_dir.Combine("corpus"));
 
-        var run = await ScaleProcess.RunAsync(_dir.Path, ["run", "--source", _dir.Combine("corpus"), "--db", "Host=x;Database=y"]);
+        // Port 1 on loopback: nothing listens, so every attempt is refused until the write retry budget is spent.
+        var run = await ScaleProcess.RunAsync(_dir.Path, ["run", "--source", _dir.Combine("corpus"), "--db", "Host=127.0.0.1;Port=1;Database=y;Timeout=2"]);
 
         AssertUserError(run, "PostgreSQL");
         // Not taken for a SQLite file name either.

@@ -66,10 +66,24 @@ public sealed class ScaleStoreTests : IDisposable
     [Theory]
     [InlineData("Host=db;Database=scale;Username=scale")]
     [InlineData("postgres://scale@db/scale")]
-    public void Create_PostgresConnectionString_ThrowsNotSupported(string db)
+    public async Task Create_PostgresConnectionString_ThePostgresStoreNotYetConnected(string db)
     {
-        var e = Assert.Throws<NotSupportedException>(() => ScaleStoreFactory.Create(db));
-        Assert.Contains("PostgreSQL arrives in a later release", e.Message, StringComparison.Ordinal);
+        await using var store = ScaleStoreFactory.Create(db);
+
+        Assert.IsType<Scale.Store.Postgres.PostgresScaleStore>(store);
+        Assert.False(File.Exists(db), "a PostgreSQL connection string was taken for a file name");
+    }
+
+    [Theory]
+    [InlineData("postgres://scale:s%40cret@h1:5432,h2:5433/lakh?sslmode=disable&target_session_attrs=read-write",
+        "Host=h1:5432,h2:5433;Username=scale;Password=s@cret;Database=lakh;SSL Mode=Disable;Target Session Attributes=read-write")]
+    [InlineData("postgresql://db/scale", "Host=db;Database=scale")]
+    [InlineData("Host=a;Database=b", "Host=a;Database=b")]
+    public void ToConnectionString_UriWithSeveralHostsAndOptions_KeyValueForm(string uri, string expected)
+    {
+        var actual = new Npgsql.NpgsqlConnectionStringBuilder(Scale.Store.Postgres.PostgresConnections.ToConnectionString(uri));
+
+        Assert.True(actual.EquivalentTo(new Npgsql.NpgsqlConnectionStringBuilder(expected)), actual.ConnectionString);
     }
 
     [Fact]

@@ -11,7 +11,7 @@ internal static class CommonOptions
 
     public static Option<string> Database() => new("--db")
     {
-        Description = "The database: a SQLite file path (PostgreSQL comes later). Env: SCALE_DB.",
+        Description = "The database: a SQLite file path, or a PostgreSQL connection string or URI (several hosts: primary and replicas). Env: SCALE_DB.",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_DB") is { Length: > 0 } db ? db : DefaultDatabase,
     };
 
@@ -35,5 +35,6 @@ internal static class CommonOptions
     /// <summary>Exceptions that mean "the input or the setup is wrong", shown as one line.</summary>
     public static bool IsUserError(Exception ex) => ex is ArgumentException or IOException or UnauthorizedAccessException
         or InvalidDataException or NotSupportedException or CorpusDamagedException or Microsoft.Data.Sqlite.SqliteException
+        or Npgsql.NpgsqlException
         or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException;
 }

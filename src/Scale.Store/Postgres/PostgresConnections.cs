@@ -48,8 +48,8 @@ internal sealed class PostgresConnections : IAsyncDisposable
     /// <summary>Reads: a few quick retries (about 3 s in all), so a replica restarting or a failover is invisible.</summary>
     public static ResiliencePipeline ReadRetry { get; } = Retry(attempts: 6, first: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromSeconds(1));
 
-    /// <summary>Writes: wait for a new primary for up to about 30 s, then fail with the last error.</summary>
-    public static ResiliencePipeline WriteRetry { get; } = Retry(attempts: 12, first: TimeSpan.FromMilliseconds(250), max: TimeSpan.FromSeconds(4));
+    /// <summary>Writes: wait for a new primary for about 20 s (a Patroni or CloudNativePG failover takes 10-30 s), then fail with the last error.</summary>
+    public static ResiliencePipeline WriteRetry { get; } = Retry(attempts: 10, first: TimeSpan.FromMilliseconds(250), max: TimeSpan.FromSeconds(3));
 
     /// <summary>
     /// Errors worth retrying: connection failures, a server shutting down or starting, a write sent to a server
@@ -58,7 +58,12 @@ internal sealed class PostgresConnections : IAsyncDisposable
     public static bool IsTransient(Exception ex) => ex switch
     {
         PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03" or "25006" or "40001" or "40P01" or "53300" || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
-        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
+        // Multi-host: "Unable to connect to a suitable host" wraps every host's error in an AggregateException;
+        // "No suitable host was found" (every host up, none primary) is a failover in progress.
+        NpgsqlException npgsql => npgsql.IsTransient
+            || npgsql.InnerException is SocketException or IOException or TimeoutException
+            || (npgsql.InnerException is AggregateException all && all.InnerExceptions.Any(IsTransient))
+            || npgsql.Message.StartsWith("No suitable host", StringComparison.Ordinal),
         SocketException or TimeoutException => true,
         _ => false,
     };

@@ -7,7 +7,7 @@ namespace Scale.Store.Postgres;
 
 /// <summary>
 /// The production store: PostgreSQL through Npgsql. Writes go to the primary (found among several hosts by
-/// Npgsql's multi-host support) and are retried on transient failures for up to about 30 s, so a failover is
+/// Npgsql's multi-host support) and are retried on transient failures for about 20 s, so a failover is
 /// waited out; then the last error surfaces with a message naming the database. A batch goes in with binary
 /// COPY into session temp tables and set-based INSERT ... ON CONFLICT statements, all in one transaction, so a
 /// retried batch (after a lost commit acknowledgement) changes nothing.
