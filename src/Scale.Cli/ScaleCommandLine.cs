@@ -13,8 +13,10 @@ internal static class ScaleCommandLine
             InspectCommand.Create(),
             SynthCommand.Create(),
             RunCommand.Create(),
+            ExtractCommand.Create(),
             SimilarCommand.Create(),
             ServeCommand.Create(),
+            DbCommand.Create(),
             DemoCommand.Create(),
         };
         return root;

@@ -58,9 +58,14 @@ public sealed partial class ExtractionJob
         var files = Channel.CreateBounded<CorpusItem>(new BoundedChannelOptions(options.ReadAhead) { SingleWriter = true });
         var results = Channel.CreateBounded<ExtractedFile>(new BoundedChannelOptions(options.BatchFiles * 2) { SingleReader = true });
 
+        var shard = options.Shard;
+        Func<string, bool>? inShard = shard.Count == 1 && options.KeyFilter is null
+            ? null
+            : key => shard.Contains(key) && (options.KeyFilter is not { } filter || filter(key));
+
         bool Include(string key)
         {
-            if (options.KeyFilter is { } filter && !filter(key))
+            if (inShard is not null && !inShard(key))
             {
                 return false;
             }
@@ -74,13 +79,13 @@ public sealed partial class ExtractionJob
             return true;
         }
 
-        var counting = options.CountFirst && source is FolderSource ? CountAsync(source, options.KeyFilter, stop.Token) : Task.CompletedTask;
+        var counting = options.CountFirst && source is FolderSource ? CountAsync(source, inShard, stop.Token) : Task.CompletedTask;
         var reading = ReadAsync(source, Include, files.Writer, budget, timings, stop);
         var workers = Enumerable.Range(0, options.Workers)
             .Select(_ => Task.Run(() => ExtractAsync(files.Reader, results.Writer, budget, options, timings, stop.Token), stop.Token))
             .ToArray();
         var closing = CloseWhenDoneAsync(workers, results.Writer);
-        var writing = WriteAsync(runId, results.Reader, options, timings, stop);
+        var writing = WriteAsync(runId, results.Reader, reading, options, timings, stop);
 
         string? error = null;
         var status = RunStatus.Completed;
@@ -250,7 +255,12 @@ public sealed partial class ExtractionJob
         }
     }
 
-    private async Task WriteAsync(long runId, ChannelReader<ExtractedFile> results, ExtractionJobOptions options, Timings timings, CancellationTokenSource stop)
+    /// <summary>
+    /// Batches results into store transactions. The last batch (possibly empty) also records the shard complete,
+    /// but only when <paramref name="reading"/> reached the end of the source: a source that broke, or a
+    /// cancelled run, leaves the shard to the next run.
+    /// </summary>
+    private async Task WriteAsync(long runId, ChannelReader<ExtractedFile> results, Task reading, ExtractionJobOptions options, Timings timings, CancellationTokenSource stop)
     {
         var batch = new List<ExtractedFile>(options.BatchFiles);
         var lastFlush = _time.GetTimestamp();
@@ -271,20 +281,28 @@ public sealed partial class ExtractionJob
             }
         }
 
-        if (batch.Count > 0)
+        var sourceEnded = await SucceededAsync(reading).ConfigureAwait(false) && !stop.IsCancellationRequested;
+        if (batch.Count > 0 || sourceEnded)
         {
-            await FlushAsync().ConfigureAwait(false);
+            await FlushAsync(sourceEnded ? options.Shard : null).ConfigureAwait(false);
         }
 
-        async Task FlushAsync()
+        async Task FlushAsync(ShardSpec? completes = null)
         {
             var begun = Stopwatch.GetTimestamp();
-            var written = await _store.WriteBatchAsync(runId, batch, stop.Token).ConfigureAwait(false);
+            var written = await _store.WriteBatchAsync(runId, batch, completes, stop.Token).ConfigureAwait(false);
             timings.Add(Timings.Stage.Write, begun);
             Progress.AddCommitted(written.Valid, written.Invalid, written.Duplicates, written.Bytes);
             batch.Clear();
             lastFlush = _time.GetTimestamp();
         }
+    }
+
+    /// <summary>Whether the task ran to completion; its failure is reported by whoever else awaits it.</summary>
+    private static async Task<bool> SucceededAsync(Task task)
+    {
+        await IgnoreFailure(task).ConfigureAwait(false);
+        return task.IsCompletedSuccessfully;
     }
 
     private static async Task IgnoreFailure(Task task)

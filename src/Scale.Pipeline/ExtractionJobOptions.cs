@@ -1,4 +1,5 @@
 using Scale.Midi;
+using Scale.Store;
 
 namespace Scale.Pipeline;
 
@@ -22,7 +23,13 @@ public sealed record ExtractionJobOptions
 
     public MidiExtractorOptions Extractor { get; init; } = MidiExtractorOptions.Default;
 
-    /// <summary>Only keys this accepts are processed (e.g. one shard); null means all.</summary>
+    /// <summary>
+    /// The shard of the source this run takes (default: all of it). When the source has been read to its end and
+    /// every result committed, the shard is recorded complete in the same transaction as the last batch.
+    /// </summary>
+    public ShardSpec Shard { get; init; } = ShardSpec.All;
+
+    /// <summary>Only keys this accepts (and that are in <see cref="Shard"/>) are processed; null means all.</summary>
     public Func<string, bool>? KeyFilter { get; init; }
 
     /// <summary>Looks up a song's name by md5 (Lakh's md5_to_paths.json); null means none.</summary>
@@ -38,5 +45,6 @@ public sealed record ExtractionJobOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadAhead, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadAheadBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(FlushInterval, TimeSpan.Zero);
+        Shard.Validate();
     }
 }

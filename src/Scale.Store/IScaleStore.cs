@@ -13,6 +13,9 @@ namespace Scale.Store;
 /// </remarks>
 public interface IScaleStore : IAsyncDisposable
 {
+    /// <summary>Where the data is, without credentials: a file path, or postgres://hosts/database.</summary>
+    string Description { get; }
+
     /// <summary>Connects and brings the schema up to date (idempotent; safe when several processes open at once).</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
@@ -33,7 +36,18 @@ public interface IScaleStore : IAsyncDisposable
     /// as it is), their instruments, invalid files, the ledger rows and the run's counters. All or nothing. Keys
     /// already in the ledger are ignored, so writing a batch twice changes nothing.
     /// </summary>
-    Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken);
+    Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken) =>
+        WriteBatchAsync(runId, files, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="WriteBatchAsync(long, IReadOnlyList{ExtractedFile}, CancellationToken)"/>, and when
+    /// <paramref name="completesShard"/> is given, records that shard of the run's source as complete in the same
+    /// transaction (the batch may be empty): a shard is complete exactly when its last results are committed.
+    /// </summary>
+    Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, ShardSpec? completesShard, CancellationToken cancellationToken);
+
+    /// <summary>Every completed shard of every source.</summary>
+    Task<IReadOnlyList<ShardRecord>> GetCompletedShardsAsync(CancellationToken cancellationToken);
 
     /// <summary>Ends a run: its final counts, timings, status and error message.</summary>
     Task CompleteRunAsync(long runId, RunStats stats, RunStatus status, string? errorMessage, CancellationToken cancellationToken);

@@ -32,7 +32,7 @@ public sealed record RunStats
     public double WallSeconds { get; init; }
 }
 
-/// <summary>What one <see cref="IScaleStore.WriteBatchAsync"/> committed.</summary>
+/// <summary>What one <see cref="IScaleStore.WriteBatchAsync(long, IReadOnlyList{ExtractedFile}, CancellationToken)"/> committed.</summary>
 /// <param name="Valid">Valid files written to the ledger (new songs plus duplicates).</param>
 /// <param name="Invalid">Invalid files written.</param>
 /// <param name="Duplicates">Valid files whose song was already stored.</param>

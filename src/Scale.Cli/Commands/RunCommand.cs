@@ -16,49 +16,75 @@ internal static class RunCommand
     /// <summary>Exit code after Ctrl+C, as shells report SIGINT.</summary>
     private const int Interrupted = 130;
 
-    public static Command Create()
+    /// <summary>The options of an extraction, shared by <c>scale run</c> and <c>scale extract</c>.</summary>
+    internal sealed class ExtractionOptions
     {
-        var source = new Option<string>("--source")
+        public Option<string> Source { get; } = new("--source")
         {
             Description = "The corpus: a folder, a .tar/.tar.gz tarball, or s3://bucket/prefix. Env: SCALE_SOURCE.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_SOURCE") ?? string.Empty,
         };
-        var names = new Option<string?>("--names")
+
+        public Option<string?> Names { get; } = new("--names")
         {
             Description = "Lakh's md5_to_paths.json, to name songs after their first path. Env: SCALE_NAMES.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_NAMES"),
         };
-        var db = CommonOptions.Database();
-        var workers = new Option<int>("--workers")
+
+        public Option<string> Db { get; } = CommonOptions.Database();
+
+        public Option<int> Workers { get; } = new("--workers")
         {
             Description = "Extraction workers (default: one per core). Env: SCALE_WORKERS.",
             DefaultValueFactory = _ => CommonOptions.IntFromEnvironment("SCALE_WORKERS", Environment.ProcessorCount),
         };
-        var batch = new Option<int>("--batch")
+
+        public Option<int> Batch { get; } = new("--batch")
         {
             Description = "Files per database transaction.",
             DefaultValueFactory = _ => new ExtractionJobOptions().BatchFiles,
         };
-        var maxBytes = CommonOptions.MaxFileBytes();
-        var s3Endpoint = new Option<string?>("--s3-endpoint")
+
+        public Option<long> MaxBytes { get; } = CommonOptions.MaxFileBytes();
+
+        public Option<string?> S3Endpoint { get; } = new("--s3-endpoint")
         {
             Description = "S3-compatible endpoint URL (MinIO, ...). Env: SCALE_S3_ENDPOINT or AWS_ENDPOINT_URL_S3.",
         };
-        var s3Concurrency = new Option<int>("--s3-concurrency")
+
+        public Option<int> S3Concurrency { get; } = new("--s3-concurrency")
         {
             Description = "Parallel S3 downloads.",
             DefaultValueFactory = _ => CorpusSourceOptions.DefaultS3Concurrency,
         };
+
+        public IEnumerable<Option> All => [Source, Names, Db, Workers, Batch, MaxBytes, S3Endpoint, S3Concurrency];
+
+        public RunRequest Request(ParseResult parse, ShardSpec shard, SimilarityOptions? similarity) => new(
+            parse.GetValue(Source)!,
+            parse.GetValue(Names),
+            parse.GetValue(Db)!,
+            parse.GetValue(Workers),
+            parse.GetValue(Batch),
+            parse.GetValue(MaxBytes),
+            parse.GetValue(S3Endpoint),
+            parse.GetValue(S3Concurrency),
+            similarity)
+        {
+            Shard = shard,
+        };
+    }
+
+    public static Command Create()
+    {
+        var extraction = new ExtractionOptions();
         var noSimilar = new Option<bool>("--no-similar")
         {
             Description = "Only extract; compute similar songs later with `scale similar`.",
         };
         var similar = new SimilarCommand.Options();
-        var command = new Command("run", "Extract every file of a corpus into the database on all cores, then compute similar songs. Resumable: a rerun does only what is left.")
-        {
-            source, names, db, workers, batch, maxBytes, s3Endpoint, s3Concurrency, noSimilar,
-        };
-        foreach (var option in similar.All)
+        var command = new Command("run", "Extract every file of a corpus into the database on all cores, then compute similar songs. Resumable: a rerun does only what is left.");
+        foreach (var option in extraction.All.Append(noSimilar).Concat(similar.All))
         {
             command.Options.Add(option);
         }
@@ -68,7 +94,7 @@ internal static class RunCommand
             SimilarityOptions? similarity = null;
             if (!parse.GetValue(noSimilar))
             {
-                (similarity, var error) = similar.Read(parse, Math.Max(1, parse.GetValue(workers)));
+                (similarity, var error) = similar.Read(parse, Math.Max(1, parse.GetValue(extraction.Workers)));
                 if (similarity is null)
                 {
                     await Console.Error.WriteLineAsync("scale run: " + error).ConfigureAwait(false);
@@ -76,37 +102,33 @@ internal static class RunCommand
                 }
             }
 
-            return await RunAsync(
-                new RunRequest(
-                    parse.GetValue(source)!,
-                    parse.GetValue(names),
-                    parse.GetValue(db)!,
-                    parse.GetValue(workers),
-                    parse.GetValue(batch),
-                    parse.GetValue(maxBytes),
-                    parse.GetValue(s3Endpoint),
-                    parse.GetValue(s3Concurrency),
-                    similarity),
-                cancellationToken).ConfigureAwait(false);
+            return await RunAsync(extraction.Request(parse, ShardSpec.All, similarity), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    /// <summary>What <c>scale run</c> was asked to do; <c>Similarity</c> is computed after a successful extraction (null: skipped).</summary>
-    internal sealed record RunRequest(string Source, string? Names, string Db, int Workers, int BatchFiles, long MaxFileBytes, string? S3Endpoint, int S3Concurrency, SimilarityOptions? Similarity);
+    /// <summary>What <c>scale run</c> or <c>scale extract</c> was asked to do; <c>Similarity</c> is computed after a successful extraction (null: skipped).</summary>
+    internal sealed record RunRequest(string Source, string? Names, string Db, int Workers, int BatchFiles, long MaxFileBytes, string? S3Endpoint, int S3Concurrency, SimilarityOptions? Similarity)
+    {
+        /// <summary>The part of the source to extract.</summary>
+        public ShardSpec Shard { get; init; } = ShardSpec.All;
+
+        /// <summary>The command's name, for messages.</summary>
+        public string Command { get; init; } = "run";
+    }
 
     internal static async Task<int> RunAsync(RunRequest request, CancellationToken cancellationToken)
     {
         // Checked here rather than in a System.CommandLine validator, which sees options without their defaults.
         if (string.IsNullOrWhiteSpace(request.Source))
         {
-            await Console.Error.WriteLineAsync("scale run: --source is required (a folder, a tarball or s3://bucket/prefix), or set SCALE_SOURCE.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale {request.Command}: --source is required (a folder, a tarball or s3://bucket/prefix), or set SCALE_SOURCE.").ConfigureAwait(false);
             return 2;
         }
 
         if (request.Workers < 1 || request.BatchFiles < 1 || request.S3Concurrency < 1 || request.MaxFileBytes < 1)
         {
-            await Console.Error.WriteLineAsync("scale run: --workers, --batch, --s3-concurrency and --max-file-bytes must be at least 1.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale {request.Command}: --workers, --batch, --s3-concurrency and --max-file-bytes must be at least 1.").ConfigureAwait(false);
             return 2;
         }
 
@@ -117,12 +139,12 @@ internal static class RunCommand
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync("scale run: interrupted. Everything committed so far is kept; run the same command again to finish.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale {request.Command}: interrupted. Everything committed so far is kept; run the same command again to finish.").ConfigureAwait(false);
             return Interrupted;
         }
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
-            await Console.Error.WriteLineAsync($"scale run: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"scale {request.Command}: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
             return 2;
         }
     }
@@ -148,11 +170,13 @@ internal static class RunCommand
             BatchFiles = request.BatchFiles,
             Extractor = new MidiExtractorOptions { MaxFileBytes = request.MaxFileBytes },
             NameLookup = names.Count > 0 ? names.NameOf : null,
+            Shard = request.Shard,
         };
 
-        Console.WriteLine($"scale run: {source.Identity} → {request.Db}" + (names.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({names.Count:N0} names)") : string.Empty));
+        var shardText = request.Shard.Count > 1 ? $" shard {request.Shard}" : string.Empty;
+        Console.WriteLine($"scale {request.Command}: {source.Identity}{shardText} → {store.Description}" + (names.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({names.Count:N0} names)") : string.Empty));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var renderer = new ProgressRenderer("run");
+        var renderer = new ProgressRenderer(request.Shard.Count > 1 ? $"{request.Command} {request.Shard}" : request.Command);
         var result = await renderer.RunAsync(
             () =>
             {
@@ -163,11 +187,15 @@ internal static class RunCommand
             () => job.RunAsync(source, options, cancellationToken)).ConfigureAwait(false);
 
         var summary = await store.GetSummaryAsync(cancellationToken).ConfigureAwait(false);
-        Print(result, summary);
+        Print(result, summary, request.Shard);
         if (result.Succeeded && request.Similarity is not null)
         {
             Console.WriteLine();
-            if (await SimilarCommand.UpToDateRunAsync(store, request.Similarity, summary.Songs, cancellationToken).ConfigureAwait(false) is { } current)
+            if (await SimilarCommand.MissingShardsAsync(store, cancellationToken).ConfigureAwait(false) is { Count: > 0 } missing)
+            {
+                Console.WriteLine("scale similar: skipped, the extraction is not complete: " + SimilarCommand.Describe(missing));
+            }
+            else if (await SimilarCommand.UpToDateRunAsync(store, request.Similarity, summary.Songs, cancellationToken).ConfigureAwait(false) is { } current)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale similar: up to date (similarity run {current.Id} used the same {summary.Songs:N0} songs and settings); skipped."));
             }
@@ -180,12 +208,13 @@ internal static class RunCommand
         return result;
     }
 
-    private static void Print(ExtractionResult result, StoreSummary summary)
+    private static void Print(ExtractionResult result, StoreSummary summary, ShardSpec shard)
     {
         var c = CultureInfo.InvariantCulture;
         var s = result.Stats;
         var processed = s.FilesValid + s.FilesInvalid;
-        Console.WriteLine(string.Create(c, $"Run {result.RunId}: {result.Status.ToString().ToLowerInvariant()} in {s.WallSeconds:N1} s"));
+        var of = shard.Count > 1 ? string.Create(c, $" (shard {shard})") : string.Empty;
+        Console.WriteLine(string.Create(c, $"Run {result.RunId}{of}: {result.Status.ToString().ToLowerInvariant()} in {s.WallSeconds:N1} s"));
         Console.WriteLine(string.Create(c, $"  files     {processed:N0} processed ({s.FilesValid:N0} valid, {s.FilesDuplicate:N0} of them duplicates; {s.FilesInvalid:N0} invalid), {s.FilesSkipped:N0} already done"));
         if (s.WallSeconds > 0)
         {

@@ -82,9 +82,13 @@ internal static class SimilarCommand
             DefaultValueFactory = _ => CommonOptions.IntFromEnvironment("SCALE_WORKERS", Environment.ProcessorCount),
         };
         var options = new Options();
-        var command = new Command("similar", "Compute every song's most similar songs (exact, all pairs) and store them, replacing the previous lists.")
+        var allowIncomplete = new Option<bool>("--allow-incomplete")
         {
-            db, workers,
+            Description = "Compute even though some source's extraction (or one of its shards) has not completed.",
+        };
+        var command = new Command("similar", "Compute every song's most similar songs (exact, all pairs) and store them, replacing the previous lists. Refuses while an extraction is incomplete.")
+        {
+            db, workers, allowIncomplete,
         };
         foreach (var option in options.All)
         {
@@ -100,12 +104,12 @@ internal static class SimilarCommand
                 return 2;
             }
 
-            return await RunAsync(parse.GetValue(db)!, similarity, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(parse.GetValue(db)!, similarity, parse.GetValue(allowIncomplete), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    internal static async Task<int> RunAsync(string db, SimilarityOptions options, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(string db, SimilarityOptions options, bool allowIncomplete, CancellationToken cancellationToken)
     {
         if (!File.Exists(db) && !db.Contains('=', StringComparison.Ordinal))
         {
@@ -116,6 +120,14 @@ internal static class SimilarCommand
         try
         {
             await using var store = await ScaleStoreFactory.OpenAsync(db, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            if (!allowIncomplete && await MissingShardsAsync(store, cancellationToken).ConfigureAwait(false) is { Count: > 0 } missing)
+            {
+                await Console.Error.WriteLineAsync(
+                    "scale similar: the extraction is not complete, so similar songs would miss songs; finish it first (rerun scale extract/run), " +
+                    "or pass --allow-incomplete. Missing: " + Describe(missing)).ConfigureAwait(false);
+                return 1;
+            }
+
             await ExecuteAsync(store, options, cancellationToken).ConfigureAwait(false);
             return 0;
         }
@@ -130,6 +142,18 @@ internal static class SimilarCommand
             return 2;
         }
     }
+
+    /// <summary>Sources that have runs but no complete set of shards, with what is missing (see <see cref="ShardCompleteness"/>).</summary>
+    internal static async Task<IReadOnlyDictionary<string, string>> MissingShardsAsync(IScaleStore store, CancellationToken cancellationToken)
+    {
+        var runs = await store.GetRunsAsync(1_000_000, cancellationToken).ConfigureAwait(false);
+        var shards = await store.GetCompletedShardsAsync(cancellationToken).ConfigureAwait(false);
+        return ShardCompleteness.Missing(runs.Select(r => r.Source), shards);
+    }
+
+    /// <summary>"source: what is missing; ..." for messages.</summary>
+    internal static string Describe(IReadOnlyDictionary<string, string> missing) =>
+        string.Join("; ", missing.Select(m => $"{m.Key}: {m.Value}"));
 
     /// <summary>
     /// The latest similarity run when it completed over the same songs with the same settings (songs are only ever

@@ -30,11 +30,17 @@ internal sealed class PostgresConnections : IAsyncDisposable
             builder.Timeout = 5;
         }
 
-        Description = string.Create(CultureInfo.InvariantCulture, $"postgres://{builder.Host}/{builder.Database}");
+        Description = Describe(builder);
         _source = new NpgsqlDataSourceBuilder(builder.ConnectionString).BuildMultiHost();
         Primary = _source.WithTargetSession(TargetSessionAttributes.Primary);
         Reads = _source.WithTargetSession(TargetSessionAttributes.PreferStandby);
     }
+
+    /// <summary>postgres://hosts/database of a connection string, without credentials.</summary>
+    public static string Describe(string db) => Describe(new NpgsqlConnectionStringBuilder(ToConnectionString(db)));
+
+    private static string Describe(NpgsqlConnectionStringBuilder builder) =>
+        string.Create(CultureInfo.InvariantCulture, $"postgres://{builder.Host}/{builder.Database}");
 
     /// <summary>Hosts and database, no credentials: for messages and logs.</summary>
     public string Description { get; }

@@ -90,6 +90,8 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         _time = time;
     }
 
+    public string Description => _connections?.Description ?? PostgresConnections.Describe(_db);
+
     private PostgresConnections Connections => _connections ?? throw new InvalidOperationException("The store is not open: call OpenAsync first.");
 
     public async Task OpenAsync(CancellationToken cancellationToken)
@@ -193,9 +195,10 @@ internal sealed partial class PostgresScaleStore : IScaleStore
             cancellationToken);
     }
 
-    public Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken)
+    public Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, ShardSpec? completesShard, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(files);
+        completesShard?.Validate();
         return WriteAsync(
             "write a batch",
             async (connection, ct) =>
@@ -223,6 +226,20 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                 await ExecuteAsync(connection, transaction, InsertInvalid, ct, source, runId).ConfigureAwait(false);
                 var duplicates = valid - newSongs;
                 await ExecuteAsync(connection, transaction, AddRunCounts, ct, runId, valid, invalid, duplicates, bytes).ConfigureAwait(false);
+                if (completesShard is { } shard)
+                {
+                    await ExecuteAsync(
+                        connection,
+                        transaction,
+                        "INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;",
+                        ct,
+                        source,
+                        shard.Count,
+                        shard.Index,
+                        runId,
+                        _time.GetUtcNow()).ConfigureAwait(false);
+                }
+
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
                 return new BatchResult((int)valid, (int)invalid, (int)duplicates, ignored, bytes);
             },
@@ -286,6 +303,22 @@ internal sealed partial class PostgresScaleStore : IScaleStore
 
     public Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken) =>
         WriteAsync("read the summary", ReadSummaryAsync, cancellationToken);
+
+    public Task<IReadOnlyList<ShardRecord>> GetCompletedShardsAsync(CancellationToken cancellationToken) => WriteAsync<IReadOnlyList<ShardRecord>>(
+        "read the completed shards",
+        async (connection, ct) =>
+        {
+            await using var command = Command(connection, null, "SELECT source, shard_index, shard_count, run_id, completed_at FROM shards ORDER BY source, shard_count, shard_index;");
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var shards = new List<ShardRecord>();
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                shards.Add(new ShardRecord(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            }
+
+            return shards;
+        },
+        cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

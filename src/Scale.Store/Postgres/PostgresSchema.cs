@@ -134,11 +134,26 @@ internal static class PostgresSchema
         );
         """;
 
+    private const string V3 = """
+        CREATE TABLE shards (
+            source       text NOT NULL,
+            shard_count  integer NOT NULL CHECK (shard_count >= 1),
+            shard_index  integer NOT NULL CHECK (shard_index >= 0 AND shard_index < shard_count),
+            run_id       bigint NOT NULL REFERENCES runs (id),
+            completed_at timestamptz NOT NULL,
+            PRIMARY KEY (source, shard_count, shard_index)
+        );
+
+        INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at)
+        SELECT source, 1, 0, MAX(id), MAX(finished_at) FROM runs WHERE status = 'completed' GROUP BY source;
+        """;
+
     /// <summary>The migrations in order; version i+1 is element i.</summary>
     internal static IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>> Migrations { get; } =
     [
         ApplyV1Async,
         (connection, transaction, ct) => ExecuteAsync(connection, transaction, V2, ct),
+        (connection, transaction, ct) => ExecuteAsync(connection, transaction, V3, ct),
     ];
 
     internal static int LatestVersion => Migrations.Count;

@@ -62,6 +62,13 @@ internal sealed partial class SqliteScaleStore : IScaleStore
         WHERE id = $run;
         """;
 
+    private const string InsertShard = """
+        INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at) VALUES ($source, $count, $index, $run, $at)
+        ON CONFLICT (source, shard_count, shard_index) DO NOTHING;
+        """;
+
+    private const string SelectShards = "SELECT source, shard_index, shard_count, run_id, completed_at FROM shards ORDER BY source, shard_count, shard_index;";
+
     private const string DeleteSongById = "DELETE FROM songs WHERE id = $id;";
 
     private const string SelectRunSource = "SELECT source FROM runs WHERE id = $run;";
@@ -116,7 +123,10 @@ internal sealed partial class SqliteScaleStore : IScaleStore
         builder.Pooling = false;
         builder.DefaultTimeout = 60;
         _connectionString = builder.ToString();
+        Description = builder.DataSource;
     }
+
+    public string Description { get; }
 
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
@@ -237,8 +247,9 @@ internal sealed partial class SqliteScaleStore : IScaleStore
         }
     }
 
-    public async Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, CancellationToken cancellationToken)
+    public async Task<BatchResult> WriteBatchAsync(long runId, IReadOnlyList<ExtractedFile> files, ShardSpec? completesShard, CancellationToken cancellationToken)
     {
+        completesShard?.Validate();
         ArgumentNullException.ThrowIfNull(files);
         await _gate.WaitAsync(cancellationToken);
         try
@@ -258,6 +269,17 @@ internal sealed partial class SqliteScaleStore : IScaleStore
                 batch.RunBytes.Value = result.Bytes;
                 batch.RunId.Value = runId;
                 batch.RunCounts.ExecuteNonQuery();
+                if (completesShard is { } shard)
+                {
+                    using var complete = Command(connection, transaction, InsertShard);
+                    complete.Parameters.AddWithValue("$source", source);
+                    complete.Parameters.AddWithValue("$count", shard.Count);
+                    complete.Parameters.AddWithValue("$index", shard.Index);
+                    complete.Parameters.AddWithValue("$run", runId);
+                    complete.Parameters.AddWithValue("$at", Now());
+                    complete.ExecuteNonQuery();
+                }
+
                 transaction.Commit();
                 return result;
             }
@@ -343,6 +365,27 @@ internal sealed partial class SqliteScaleStore : IScaleStore
         try
         {
             return ReadSummary(Connection);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<ShardRecord>> GetCompletedShardsAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var command = Command(Connection, null, SelectShards);
+            using var reader = command.ExecuteReader();
+            var shards = new List<ShardRecord>();
+            while (reader.Read())
+            {
+                shards.Add(new ShardRecord(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), ParseTime(reader.GetString(4))));
+            }
+
+            return shards;
         }
         finally
         {

@@ -139,11 +139,27 @@ internal static class SqliteSchema
         );
         """;
 
+    /// <summary>Completed shards of sharded extractions; sources finished before sharding count as one shard.</summary>
+    private const string V3 = """
+        CREATE TABLE shards (
+            source       TEXT NOT NULL,
+            shard_count  INTEGER NOT NULL CHECK (shard_count >= 1),
+            shard_index  INTEGER NOT NULL CHECK (shard_index >= 0 AND shard_index < shard_count),
+            run_id       INTEGER NOT NULL REFERENCES runs (id),
+            completed_at TEXT NOT NULL,
+            PRIMARY KEY (source, shard_count, shard_index)
+        ) WITHOUT ROWID;
+
+        INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at)
+        SELECT source, 1, 0, MAX(id), MAX(finished_at) FROM runs WHERE status = 'completed' GROUP BY source;
+        """;
+
     /// <summary>The migrations in order; version i+1 is element i.</summary>
     internal static IReadOnlyList<Action<SqliteConnection, SqliteTransaction>> Migrations { get; } =
     [
         ApplyV1,
         (connection, transaction) => Execute(connection, transaction, V2),
+        (connection, transaction) => Execute(connection, transaction, V3),
     ];
 
     internal static int LatestVersion => Migrations.Count;
