@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -35,6 +37,8 @@ internal static class LegacyEndpoints
     private const int SongsPerList = 10;
     private const long MaxBodyBytes = 64 * 1024;
 
+    private static readonly ConditionalWeakTable<SongCatalog, ConcurrentDictionary<InstrumentSet, LegacyAnswer>> LegacyAnswers = [];
+
     public static void MapLegacyRoutes(this IEndpointRouteBuilder app)
     {
         var legacy = app.MapGroup(string.Empty).WithTags("Original app");
@@ -44,6 +48,7 @@ internal static class LegacyEndpoints
             .WithSummary("10 songs for each of the original home page's 7 instruments, as [name, id] pairs.");
         legacy.MapMethods("/get_songs_for_instruments", [HttpMethods.Get, HttpMethods.Post], GetSongsForInstrumentsAsync)
             .WithSummary("Songs using the instrument(s) in {\"instruments\": \"73\"} (JSON or form; GET takes ?instruments=), most instruments first, at most 1000.")
+            .Produces<IReadOnlyList<LegacySongRow>>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         legacy.MapGet("/get_similar_songs", GetSimilarSongsAsync)
             .WithSummary("A song and its similar songs; the song id comes from ?filename= (the original used a session cookie).")
@@ -75,7 +80,7 @@ internal static class LegacyEndpoints
         return TypedResults.Ok(lists);
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<LegacySongRow>>, ProblemHttpResult>> GetSongsForInstrumentsAsync(
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSongsForInstrumentsAsync(
         HttpContext context, CatalogProvider catalog)
     {
         var (values, error) = await ReadInstrumentsAsync(context).ConfigureAwait(false);
@@ -94,13 +99,27 @@ internal static class LegacyEndpoints
             return Problems.BadRequest("Give an instrument: {\"instruments\": \"73\"} (a General MIDI program 0-127, or 128 for the drum kit).");
         }
 
+        // The answer depends only on the catalogue and the instruments: serialised once per data version and
+        // instrument set (the most recent 64 sets), since the original's clients ask for the same few again and again.
         var songs = catalog.Current.Songs;
-        var page = songs.Query(instruments, null, SongSorts.Default, 0, MaxLegacyRows);
-        var rows = page.Indexes
-            .Select(i => new LegacySongRow(songs.IdAt(i), songs.NameAt(i), songs.InstrumentsAt(i).Count, songs.SimilarCountAt(i) ?? 0))
-            .ToArray();
-        context.Response.Headers["X-Total-Count"] = page.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return TypedResults.Ok<IReadOnlyList<LegacySongRow>>(rows);
+        var answers = LegacyAnswers.GetValue(songs, _ => new ConcurrentDictionary<InstrumentSet, LegacyAnswer>());
+        if (!answers.TryGetValue(instruments, out var answer))
+        {
+            var page = songs.Query(instruments, null, SongSorts.Default, 0, MaxLegacyRows);
+            var rows = page.Indexes
+                .Select(i => new LegacySongRow(songs.IdAt(i), songs.NameAt(i), songs.InstrumentsAt(i).Count, songs.SimilarCountAt(i) ?? 0))
+                .ToArray();
+            answer = new LegacyAnswer(JsonSerializer.SerializeToUtf8Bytes<IReadOnlyList<LegacySongRow>>(rows, ScaleJsonContext.Default.IReadOnlyListLegacySongRow), page.Total);
+            if (answers.Count >= 64)
+            {
+                answers.Clear();
+            }
+
+            answers[instruments] = answer;
+        }
+
+        context.Response.Headers["X-Total-Count"] = answer.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Bytes(answer.Json, "application/json; charset=utf-8");
     }
 
     /// <param name="filename">The song id (32 hexadecimal digits).</param>
@@ -185,3 +204,6 @@ internal static class LegacyEndpoints
         }
     }
 }
+
+/// <summary>A serialised song list of the original's route and its total before the cap.</summary>
+internal sealed record LegacyAnswer(byte[] Json, int Total);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Scale.Midi;
 using Scale.Web.Catalog;
 
@@ -10,7 +11,12 @@ namespace Scale.Web.Pages;
 /// </summary>
 internal static class InstrumentsPage
 {
-    public static string Render(CatalogSnapshot snapshot)
+    /// <summary>The page depends on the snapshot alone: rendered once per data version, not once per request.</summary>
+    private static readonly ConditionalWeakTable<CatalogSnapshot, string> Rendered = [];
+
+    public static string Render(CatalogSnapshot snapshot) => Rendered.GetValue(snapshot, RenderPage);
+
+    private static string RenderPage(CatalogSnapshot snapshot)
     {
         var songs = snapshot.Songs;
         return Layout.Render("Instruments", "/instruments", snapshot, html =>
