@@ -38,7 +38,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     public const string ReplicationUsername = "replicator";
 
     private static readonly ConcurrentDictionary<PostgresCluster, byte> LiveClusters = new();
-    private static readonly ConcurrentDictionary<int, byte> PortsHandedOut = new();
+    // Ports this process's clusters hold, each with its cross-process lock file (null where none could be made).
+    private static readonly ConcurrentDictionary<int, FileStream?> PortsHandedOut = new();
     private static readonly SemaphoreSlim TemplateGate = new(1, 1);
 
     // One password pair per test process: every cluster's data folder is a copy of one template made by initdb.
@@ -72,7 +73,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <see cref="IsInRecoveryAsync"/>. <see cref="RestoreAsync"/> makes it the primary again.</summary>
     public PostgresServer Primary { get; }
 
-    /// <summary>The servers made with pg_basebackup, in order ("replica1", "replica2", ...).</summary>
+    /// <summary>The replicas, in order ("replica1", "replica2", ...).</summary>
     public IReadOnlyList<PostgresServer> Replicas => _replicas;
 
     /// <summary>The primary, then the replicas.</summary>
@@ -93,17 +94,17 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>The <c>scale</c> database on each replica.</summary>
     public IReadOnlyList<string> ReplicaConnectionStrings => [.. _replicas.Select(replica => replica.ConnectionString)];
 
-    /// <summary>How long <see cref="StartNewAsync"/> took (initdb, base backups, until every replica streamed).</summary>
+    /// <summary>How long <see cref="StartNewAsync"/> took, until every replica streamed (the first cluster of a test
+    /// process includes initdb of the template).</summary>
     public TimeSpan StartupDuration { get; private set; }
 
-    /// <summary>The major version of the server programs, e.g. 15.</summary>
-    public int MajorVersion => int.Parse(Path.GetFileName(Path.GetDirectoryName(_binDirectory)) ?? "0", NumberStyles.None,
-        CultureInfo.InvariantCulture);
+    /// <summary>The servers' major version, e.g. 15.</summary>
+    public int MajorVersion { get; private set; }
 
     /// <summary>
     /// Starts a new cluster: the primary (a copy of a data folder that initdb made once per test process, with the
-    /// test user, the replication role and the <c>scale</c> database), one base backup and replica per
-    /// <see cref="PostgresClusterOptions.Replicas"/>, then waits until every replica streams. Throws with the servers'
+    /// test user, the replication role and the <c>scale</c> database), one replica per
+    /// <see cref="PostgresClusterOptions.Replicas"/> (a copy of the same folder, streaming from the primary), then waits until every replica streams. Throws with the servers'
     /// logs when something does not come up (and leaves nothing behind).
     /// </summary>
     public static async Task<PostgresCluster> StartNewAsync(PostgresClusterOptions? options = null,
@@ -502,7 +503,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         {
             foreach (var server in Servers)
             {
-                PortsHandedOut.TryRemove(server.Port, out _);
+                ReleasePort(server.Port);
             }
 
             LiveClusters.TryRemove(this, out _);
@@ -541,9 +542,18 @@ public sealed class PostgresCluster : IAsyncDisposable
     internal static string LogOf(PostgresServer server) =>
         $"--- {server} log ({server.LogFile}) ---\n{server.ReadLogTail()}";
 
-    private void Note(string step) =>
-        _options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileName(Folder)} +{_age.Elapsed.TotalSeconds:0.000} s: {step}"));
+    private void Note(string step)
+    {
+        try
+        {
+            _options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(Folder)} +{_age.Elapsed.TotalSeconds:0.000} s: {step}"));
+        }
+        catch (InvalidOperationException)
+        {
+            // An ITestOutputHelper of a test that has finished: the note is not worth failing for.
+        }
+    }
 
     private static string TimeoutSecondsOf(TimeSpan timeout) =>
         ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -605,6 +615,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         Primary.Port = ChoosePort();
         await AppendSettingsAsync(Primary, ClusterSettings(Primary.Port), cancellationToken).ConfigureAwait(false);
         await StartServerAsync(Primary, choosePortAgain: true, cancellationToken).ConfigureAwait(false);
+        MajorVersion = await QueryAsync(Primary, "SELECT current_setting('server_version_num')::int / 10000",
+            reader => reader.GetInt32(0), cancellationToken).ConfigureAwait(false);
 
         foreach (var replica in _replicas)
         {
@@ -661,6 +673,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         await ExecuteAsync(Primary, $"CREATE DATABASE {DefaultDatabase} OWNER {DefaultUsername}", cancellationToken)
             .ConfigureAwait(false);
         await StopAsync(Primary, PostgresStopMode.Fast, cancellationToken).ConfigureAwait(false);
+        ReleasePort(Primary.Port); // the template never runs again
         Note("template ready");
     }
 
@@ -770,6 +783,13 @@ public sealed class PostgresCluster : IAsyncDisposable
                 await StopForGoodAsync(server).ConfigureAwait(false);
             }
 
+            // After a kill, a backend forked at the last moment may still hold the old shared memory for a moment.
+            if (log.Contains("pre-existing shared memory block", StringComparison.Ordinal) && attempt < 20)
+            {
+                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             if (!portTaken || !choosePortAgain || attempt >= 5)
             {
                 throw new InvalidOperationException(
@@ -777,7 +797,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                     $"--- {server} log ({server.LogFile}) ---\n{log}");
             }
 
-            PortsHandedOut.TryRemove(server.Port, out _);
+            ReleasePort(server.Port);
             server.Port = ChoosePort();
             await AppendSettingsAsync(server, [new("port", server.Port.ToString(CultureInfo.InvariantCulture))],
                 cancellationToken).ConfigureAwait(false);
@@ -892,13 +912,73 @@ public sealed class PostgresCluster : IAsyncDisposable
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = high - low >= 1000 ? RandomNumberGenerator.GetInt32(low, high) : AnyFreePort();
-            if (port != 5432 && IsFree(port) && PortsHandedOut.TryAdd(port, 0))
+            if (port == 5432 || PortsHandedOut.ContainsKey(port) || !IsFree(port))
+            {
+                continue;
+            }
+
+            var (reservable, portLock) = LockPortAcrossProcesses(port);
+            if (reservable && PortsHandedOut.TryAdd(port, portLock))
             {
                 return port;
             }
+
+            portLock?.Dispose();
         }
 
         throw new InvalidOperationException("Found no free TCP port on 127.0.0.1.");
+    }
+
+    /// <summary>
+    /// A port stays reserved while a server of ours is stopped (a failover test), when a bind test alone would find
+    /// it free: other test processes see the reservation through an exclusive lock on &lt;temp&gt;/scale-pg-ports/PORT.lock,
+    /// which the kernel drops when this process dies. Without a usable lock folder, only this process knows.
+    /// </summary>
+    private static (bool Reservable, FileStream? Lock) LockPortAcrossProcesses(int port)
+    {
+        var folder = Path.Join(Path.GetTempPath(), "scale-pg-ports");
+        try
+        {
+            if (!Directory.Exists(folder))
+            {
+                Directory.CreateDirectory(folder);
+                if (!OperatingSystem.IsWindows())
+                {
+                    // Shared by every user's test runs, like /tmp itself.
+                    File.SetUnixFileMode(folder, (UnixFileMode)0b1_111_111_111);
+                }
+            }
+
+            return (true, new FileStream(Path.Join(folder, port.ToString(CultureInfo.InvariantCulture) + ".lock"),
+                FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return (true, null);
+        }
+        catch (IOException)
+        {
+            // Another process holds it.
+            return (false, null);
+        }
+    }
+
+    private static void ReleasePort(int port)
+    {
+        if (PortsHandedOut.TryRemove(port, out var portLock) && portLock is not null)
+        {
+            // Deleted while still locked, so no other process holds it at that moment.
+            try
+            {
+                File.Delete(portLock.Name);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another user's lock folder: the file stays, unlocked.
+            }
+
+            portLock.Dispose();
+        }
     }
 
     private static (int Low, int High) EphemeralRange()
