@@ -23,6 +23,8 @@ public sealed partial class CatalogProvider : BackgroundService
     private readonly ILogger<CatalogProvider> _logger;
     private readonly SemaphoreSlim _loading = new(1, 1);
     private CatalogSnapshot? _current;
+    private long _lastLoadStarted;
+    private TimeSpan _lastLoadDuration;
 
     public CatalogProvider(IScaleReader reader, ScaleWebOptions options, ILogger<CatalogProvider> logger)
     {
@@ -63,12 +65,14 @@ public sealed partial class CatalogProvider : BackgroundService
             }
 
             var started = _timeProvider.GetTimestamp();
+            _lastLoadStarted = started;
             var songs = await SongCatalog.LoadAsync(_reader, _timeProvider, cancellationToken).ConfigureAwait(false);
             var summary = await _reader.GetSummaryAsync(cancellationToken).ConfigureAwait(false);
             var similarityRuns = await _reader.GetSimilarityRunsAsync(20, cancellationToken).ConfigureAwait(false);
             var lastSimilarity = similarityRuns.FirstOrDefault(r => r.Status == RunStatus.Completed);
             Volatile.Write(ref _current, new CatalogSnapshot(songs, summary, lastSimilarity));
             var elapsed = _timeProvider.GetElapsedTime(started);
+            _lastLoadDuration = elapsed;
             LogLoaded(songs.Count, songs.DataVersion, elapsed.TotalMilliseconds);
             return true;
         }
@@ -91,6 +95,13 @@ public sealed partial class CatalogProvider : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
+                // While a run commits batches the version changes at every poll; a load costs seconds of one core,
+                // so reloads are spaced to at least five load times apart (at most ~20% of a core spent on them).
+                if (_timeProvider.GetElapsedTime(_lastLoadStarted) < _lastLoadDuration * 5)
+                {
+                    continue;
+                }
+
                 try
                 {
                     await RefreshAsync(stoppingToken).ConfigureAwait(false);
