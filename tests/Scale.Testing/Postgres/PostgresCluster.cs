@@ -233,9 +233,14 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     /// <summary>SIGKILL of <paramref name="server"/>'s postmaster, as a crash would; waits until the postmaster and
     /// its children (which notice and exit) are gone, so the server can be started again at once.</summary>
-    public async Task KillAsync(PostgresServer server)
+    public Task KillAsync(PostgresServer server)
     {
         CheckOwn(server);
+        return KillPostmasterAsync(server);
+    }
+
+    private static async Task KillPostmasterAsync(PostgresServer server)
+    {
         if (server.PostmasterPid is not { } pid)
         {
             return;
@@ -845,7 +850,8 @@ public sealed class PostgresCluster : IAsyncDisposable
 
         if (server.IsRunning)
         {
-            await KillAsync(server).ConfigureAwait(false);
+            // Also during disposal, when the public KillAsync refuses.
+            await KillPostmasterAsync(server).ConfigureAwait(false);
         }
     }
 
