@@ -236,6 +236,13 @@ public class ApiTests(SiteFixture site)
         }
 
         Assert.DoesNotContain("/", paths);
+        var songs = json.RootElement.GetProperty("paths").GetProperty("/api/songs").GetProperty("get");
+        Assert.Equal(["instrument", "q", "sort", "page", "pageSize"], songs.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        var nameFilter = songs.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "q");
+        Assert.Contains("case-insensitive", nameFilter.GetProperty("description").GetString(), StringComparison.Ordinal);
+        var schemas = json.RootElement.GetProperty("components").GetProperty("schemas");
+        Assert.Equal(["total", "page", "pageSize", "sort", "dataVersion", "items"], schemas.GetProperty("SongListResponse").GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["id", "name", "instruments", "instrumentCount", "similarCount"], schemas.GetProperty("SongListItem").GetProperty("properties").EnumerateObject().Select(p => p.Name));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -108,7 +109,8 @@ internal static class ApiEndpoints
     private static Ok<IReadOnlyList<InstrumentInfo>> GetInstruments(CatalogProvider catalog) =>
         TypedResults.Ok(Instruments(catalog.Current.Songs));
 
-    private static Results<Ok<InstrumentInfo>, ProblemHttpResult> GetInstrument(string code, CatalogProvider catalog)
+    private static Results<Ok<InstrumentInfo>, ProblemHttpResult> GetInstrument(
+        [Description("0-127 (General MIDI program) or 128 (drum kit).")] string code, CatalogProvider catalog)
     {
         if (code.Length == 0 || code.Length > 9 || !code.All(char.IsAsciiDigit))
         {
@@ -123,18 +125,12 @@ internal static class ApiEndpoints
         return TypedResults.Ok(Instruments(catalog.Current.Songs)[value]);
     }
 
-    /// <param name="instrument">Instrument codes (0-128), repeated or comma-separated: songs must use all of them.</param>
-    /// <param name="q">Only songs whose name contains this (case-insensitive).</param>
-    /// <param name="sort">name, -name, instruments, -instruments (default), similar or -similar.</param>
-    /// <param name="page">1 or more (default 1).</param>
-    /// <param name="pageSize">Songs per page (default 50, at most 200: larger sizes are capped).</param>
-    /// <param name="catalog">The in-memory catalogue.</param>
     private static Results<Ok<SongListResponse>, ProblemHttpResult> GetSongs(
-        [FromQuery] string[]? instrument,
-        [FromQuery] string? q,
-        [FromQuery] string? sort,
-        [FromQuery] string? page,
-        [FromQuery] string? pageSize,
+        [FromQuery, Description("Instrument codes (0-127 General MIDI programs, 128 drum kit), repeated or comma-separated: songs must use all of them.")] string[]? instrument,
+        [FromQuery, Description("Only songs whose name contains this (case-insensitive), at most 200 characters.")] string? q,
+        [FromQuery, Description("name, -name, instruments, -instruments (default), similar or -similar.")] string? sort,
+        [FromQuery, Description("Page number, 1 to 1,000,000 (default 1).")] string? page,
+        [FromQuery, Description("Songs per page (default 50; above 200 is capped to 200).")] string? pageSize,
         CatalogProvider catalog)
     {
         if (!SongListRequest.TryParse(instrument, q, sort, page, pageSize, out var request, out var error))
@@ -146,7 +142,7 @@ internal static class ApiEndpoints
     }
 
     private static async Task<Results<Ok<SongDetailsResponse>, ProblemHttpResult>> GetSongAsync(
-        string id, IScaleReader reader, CancellationToken cancellationToken)
+        [Description("The song's id: 32 hexadecimal digits (the MD5 of its file).")] string id, IScaleReader reader, CancellationToken cancellationToken)
     {
         if (!RequestParsing.TryParseSongId(id, out var songId, out var error))
         {
@@ -157,16 +153,10 @@ internal static class ApiEndpoints
         return song is null ? Problems.NotFound(Problems.SongNotFound(songId)) : TypedResults.Ok(Details(song));
     }
 
-    /// <param name="id">The song's id (32 hexadecimal digits).</param>
-    /// <param name="page">1 or more (default 1).</param>
-    /// <param name="pageSize">Songs per page (default 50, at most 200: larger sizes are capped).</param>
-    /// <param name="catalog">The in-memory catalogue.</param>
-    /// <param name="reader">The store.</param>
-    /// <param name="cancellationToken">The request's.</param>
     private static async Task<Results<Ok<SimilarSongsResponse>, ProblemHttpResult>> GetSimilarAsync(
-        string id,
-        [FromQuery] string? page,
-        [FromQuery] string? pageSize,
+        [Description("The song's id: 32 hexadecimal digits (the MD5 of its file).")] string id,
+        [FromQuery, Description("Page number, 1 to 1,000,000 (default 1).")] string? page,
+        [FromQuery, Description("Songs per page (default 50; above 200 is capped to 200).")] string? pageSize,
         CatalogProvider catalog,
         IScaleReader reader,
         CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -122,12 +123,8 @@ internal static class LegacyEndpoints
         return TypedResults.Bytes(answer.Json, "application/json; charset=utf-8");
     }
 
-    /// <param name="filename">The song id (32 hexadecimal digits).</param>
-    /// <param name="catalog">The in-memory catalogue.</param>
-    /// <param name="reader">The store.</param>
-    /// <param name="cancellationToken">The request's.</param>
     private static async Task<Results<Ok<LegacySimilarResponse>, ProblemHttpResult>> GetSimilarSongsAsync(
-        string? filename, CatalogProvider catalog, IScaleReader reader, CancellationToken cancellationToken)
+        [Description("The song's id: 32 hexadecimal digits.")] string? filename, CatalogProvider catalog, IScaleReader reader, CancellationToken cancellationToken)
     {
         if (!RequestParsing.TryParseSongId(filename, out var id, out var error))
         {
