@@ -63,6 +63,7 @@ public class BrowserTests(SiteFixture site, ITestOutputHelper output)
                 await page.GetByRole(AriaRole.Button, new() { Name = "Show songs" }).ClickAsync();
 
                 await page.WaitForURLAsync(url => url.Contains("instrument=" + instrument, StringComparison.Ordinal));
+                await page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsFolder(), "home-page-results.png"), FullPage = true });
                 await page.Locator($"a.song[href=\"/songs/{id}\"]").ClickAsync();
 
                 await page.WaitForURLAsync(url => url.EndsWith("/songs/" + id, StringComparison.Ordinal));
@@ -81,6 +82,11 @@ public class BrowserTests(SiteFixture site, ITestOutputHelper output)
                 var screenshot = Path.Combine(ArtifactsFolder(), "song-page-similar-songs.png");
                 await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
                 output.WriteLine($"screenshot: {screenshot}");
+
+                // The charts page renders its SVG without script or external assets.
+                await page.GotoAsync(baseUrl + "/instruments");
+                await Assertions.Expect(page.Locator("svg.bars rect.bar")).ToHaveCountAsync(GeneralMidi.InstrumentCount);
+                await page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsFolder(), "instruments-page.png"), FullPage = false });
                 Assert.Empty(consoleErrors);
             }
             finally
