@@ -72,6 +72,9 @@ public static class ScaleWebApp
             ExceptionHandler = ErrorResponses.WriteExceptionAsync,
             StatusCodeSelector = ErrorResponses.StatusCodeOf,
         });
+        app.Use(AnswerHeadAsGetAsync);
+        // Explicit, so routing sees HEAD already turned into GET.
+        app.UseRouting();
         app.UseScaleSecurityHeaders();
         app.UseStatusCodePages(ErrorResponses.WriteStatusPageAsync);
         app.UseOutputCache();
@@ -87,5 +90,31 @@ public static class ScaleWebApp
         app.MapScaleApi();
         app.MapLegacyRoutes();
         return app;
+    }
+
+    /// <summary>
+    /// HEAD gets GET's status and headers without the body (monitors and link checkers use it; Flask answered it
+    /// too), for every GET route, without mapping each twice.
+    /// </summary>
+    private static async Task AnswerHeadAsGetAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Request.Method = HttpMethods.Get;
+        var body = context.Response.Body;
+        context.Response.Body = Stream.Null;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Response.Body = body;
+            context.Request.Method = HttpMethods.Head;
+        }
     }
 }

@@ -184,6 +184,32 @@ public partial class PageTests(SiteFixture site)
         Assert.Equal(HttpStatusCode.NotModified, second.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/", "text/html")]
+    [InlineData("/instruments", "text/html")]
+    [InlineData("/api/songs?pageSize=5", "application/json")]
+    [InlineData("/healthz", "application/json")]
+    public async Task Head_AnyGetRoute_SameStatusAndTypeWithoutABody(string url, string type)
+    {
+        using var client = site.BrowserClient();
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(url, UriKind.Relative)));
+        var body = await head.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(type, head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(body);
+        Assert.True(head.Headers.Contains("X-Content-Type-Options"));
+    }
+
+    [Fact]
+    public async Task Head_UnknownSong_404LikeGet()
+    {
+        using var client = site.BrowserClient();
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/songs/" + new string('0', 32), UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
     private async Task<string> GetHtmlAsync(string url)
     {
         using var client = site.BrowserClient();
