@@ -93,9 +93,12 @@ internal static class Fake
         ExtractedFile.Song(key, 12, Md5(key), "ignored", MidiSummary.Rejected(MidiErrorCode.NotMidi, "HTML, not MIDI."));
 }
 
-/// <summary>Schema facts the tests check against.</summary>
-internal static class Schema
+/// <summary>A clock the test moves by hand.</summary>
+internal sealed class ManualTime(DateTimeOffset now) : TimeProvider
 {
-    /// <summary>Migrations this version of Scale has: 1 songs and runs, 2 similar songs.</summary>
-    public const int CurrentVersion = 2;
+    private DateTimeOffset _now = now;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
 }

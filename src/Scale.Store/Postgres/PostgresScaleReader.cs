@@ -32,17 +32,32 @@ internal sealed class PostgresScaleReader : IScaleReader
 
     public async IAsyncEnumerable<CatalogSong> ReadCatalogAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Only opening is retried: a failure mid-stream surfaces, and the caller reloads the whole catalogue.
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = PostgresScaleStore.Command(
-            connection,
-            null,
-            """
-            SELECT s.key, s.id, s.name, s.instrument_bits_lo, s.instrument_bits_mid, s.instrument_bits_hi, l.total
-            FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key
-            ORDER BY s.id COLLATE "C";
-            """);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        // Connecting and starting the query are retried together: a pooled connection to a replica that has died
+        // fails only when used. A failure mid-stream surfaces, and the caller reloads the whole catalogue.
+        await using var query = await ReadAsync(
+            async (connection, ct) =>
+            {
+                var command = PostgresScaleStore.Command(
+                    connection,
+                    null,
+                    """
+                    SELECT s.key, s.id, s.name, s.instrument_bits_lo, s.instrument_bits_mid, s.instrument_bits_hi, l.total
+                    FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key
+                    ORDER BY s.id COLLATE "C";
+                    """);
+                try
+                {
+                    return new OpenQuery(connection, command, await command.ExecuteReaderAsync(ct).ConfigureAwait(false));
+                }
+                catch
+                {
+                    await command.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+            },
+            keepConnection: true,
+            cancellationToken).ConfigureAwait(false);
+        var reader = query.Reader;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return new CatalogSong(
@@ -69,7 +84,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                     FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key
                     WHERE s.id = $1;
                     """,
-                    id);
+                    PostgresScaleStore.Clean(id));
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 if (!await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
@@ -112,7 +127,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                     connection,
                     transaction,
                     "SELECT l.total, l.entries FROM songs AS s LEFT JOIN similar_lists AS l ON l.song_key = s.key WHERE s.id = $1;",
-                    id))
+                    PostgresScaleStore.Clean(id)))
                 await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
                 {
                     if (!await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -222,25 +237,54 @@ internal sealed class PostgresScaleReader : IScaleReader
 
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
 
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
-        await PostgresConnections.ReadRetry.ExecuteAsync(
-            async ct => await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    private Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        ReadAsync(work, keepConnection: false, cancellationToken);
 
-    private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="work"/> on a read connection, retried on transient failures; with
+    /// <paramref name="keepConnection"/> the result owns the connection (and disposes it).
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, bool keepConnection, CancellationToken cancellationToken)
     {
         try
         {
             return await PostgresConnections.ReadRetry.ExecuteAsync(
                 async ct =>
                 {
-                    await using var connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
-                    return await work(connection, ct).ConfigureAwait(false);
+                    var connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    var kept = false;
+                    try
+                    {
+                        var result = await work(connection, ct).ConfigureAwait(false);
+                        kept = keepConnection;
+                        return result;
+                    }
+                    finally
+                    {
+                        if (!kept)
+                        {
+                            await connection.DisposeAsync().ConfigureAwait(false);
+                        }
+                    }
                 },
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresConnections.IsTransient(ex))
         {
             throw new IOException($"No PostgreSQL server at {_connections.Description} answered the read within the retry budget ({ex.Message}).", ex);
+        }
+    }
+
+    /// <summary>A query being read: its reader, command and connection, disposed together.</summary>
+    private sealed class OpenQuery(NpgsqlConnection connection, NpgsqlCommand command, NpgsqlDataReader reader) : IAsyncDisposable
+    {
+        public NpgsqlDataReader Reader { get; } = reader;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Reader.DisposeAsync().ConfigureAwait(false);
+            await command.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -49,7 +49,7 @@ internal sealed partial class PostgresScaleStore
                     "INSERT INTO similarity_runs (started_at, status, measure, threshold, top_k, min_instruments) VALUES ($1, 'running', $2, $3, $4, $5) RETURNING id;",
                     ct,
                     _time.GetUtcNow(),
-                    settings.Measure,
+                    Clean(settings.Measure),
                     settings.Threshold,
                     settings.TopK,
                     settings.MinInstruments).ConfigureAwait(false))!;

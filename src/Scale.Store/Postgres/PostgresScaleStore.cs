@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Scale.Midi;
@@ -16,7 +17,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
 {
     private const string CreateBatchTables = """
         CREATE TEMP TABLE IF NOT EXISTS batch_files (
-            key text NOT NULL, md5 text, bytes bigint NOT NULL, valid boolean NOT NULL, name text, title text,
+            ord integer NOT NULL, key text NOT NULL, md5 text, bytes bigint NOT NULL, valid boolean NOT NULL, name text, title text,
             format integer, tracks integer, division integer, ticks bigint, seconds double precision,
             note_count bigint, instrument_count integer, warnings text, lo bigint, mid bigint, hi bigint,
             reason_code text, message text
@@ -27,7 +28,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         """;
 
     private const string CopyFiles = """
-        COPY batch_files (key, md5, bytes, valid, name, title, format, tracks, division, ticks, seconds, note_count,
+        COPY batch_files (ord, key, md5, bytes, valid, name, title, format, tracks, division, ticks, seconds, note_count,
                           instrument_count, warnings, lo, mid, hi, reason_code, message) FROM STDIN (FORMAT BINARY)
         """;
 
@@ -35,12 +36,15 @@ internal sealed partial class PostgresScaleStore : IScaleStore
 
     private const string DropFinishedKeys = "DELETE FROM batch_files AS b USING source_files AS s WHERE s.source = $1 AND s.key = b.key;";
 
+    /// <summary>A key twice in one batch: the first occurrence wins, the later ones are ignored (as a second batch would be).</summary>
+    private const string DropRepeatedKeys = "DELETE FROM batch_files AS b USING batch_files AS f WHERE f.key = b.key AND f.ord < b.ord;";
+
     private const string InsertSongs = """
         INSERT INTO songs (id, name, title, format, tracks, division, ticks, seconds, bytes, note_count, instrument_count,
                            warnings, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi, first_run_id)
         SELECT DISTINCT ON (md5) md5, name, title, format, tracks, division, ticks, seconds, bytes, note_count,
                instrument_count, warnings, lo, mid, hi, $1
-        FROM batch_files WHERE valid ORDER BY md5, key
+        FROM batch_files WHERE valid ORDER BY md5, ord
         ON CONFLICT (id) DO NOTHING;
         """;
 
@@ -156,7 +160,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                     transaction,
                     "INSERT INTO runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id;",
                     ct,
-                    source,
+                    CleanKey(source),
                     _time.GetUtcNow()).ConfigureAwait(false))!;
                 await ExecuteAsync(
                     connection,
@@ -167,7 +171,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                     WHERE source = $1 AND status = 'running' AND id <> $2;
                     """,
                     ct,
-                    source,
+                    CleanKey(source),
                     id).ConfigureAwait(false);
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
                 return id;
@@ -183,7 +187,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
             async (connection, ct) =>
             {
                 var keys = new HashSet<string>(StringComparer.Ordinal);
-                await using var command = Command(connection, null, "SELECT key FROM source_files WHERE source = $1;", source);
+                await using var command = Command(connection, null, "SELECT key FROM source_files WHERE source = $1;", CleanKey(source));
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
@@ -210,6 +214,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                 await CopyBatchAsync(connection, files, ct).ConfigureAwait(false);
 
                 var ignored = await ExecuteAsync(connection, transaction, DropFinishedKeys, ct, source).ConfigureAwait(false);
+                ignored += await ExecuteAsync(connection, transaction, DropRepeatedKeys, ct).ConfigureAwait(false);
                 long valid, invalid, bytes;
                 await using (var count = Command(connection, transaction, CountBatch))
                 await using (var reader = await count.ExecuteReaderAsync(ct).ConfigureAwait(false))
@@ -354,13 +359,15 @@ internal sealed partial class PostgresScaleStore : IScaleStore
     {
         await using (var writer = await connection.BeginBinaryImportAsync(CopyFiles, cancellationToken).ConfigureAwait(false))
         {
-            foreach (var file in files)
+            for (var ord = 0; ord < files.Count; ord++)
             {
+                var file = files[ord];
                 var summary = file.Summary;
                 var valid = file.IsValid && summary is not null && file.Md5 is not null;
                 await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await writer.WriteAsync(Clean(file.Key), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await WriteNullableAsync(writer, file.Md5, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(ord, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(CleanKey(file.Key), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                await WriteNullableAsync(writer, file.Md5 is null ? null : Clean(file.Md5), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                 await writer.WriteAsync(file.Bytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
                 await writer.WriteAsync(valid, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
                 if (valid)
@@ -397,7 +404,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                         await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
                     }
 
-                    await writer.WriteAsync(file.ReasonCode ?? InvalidReasons.InternalError, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(CleanKey(file.ReasonCode ?? InvalidReasons.InternalError), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                     await writer.WriteAsync(Clean(file.Message ?? "Valid file without a summary or MD5."), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -418,7 +425,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                 foreach (var code in summary.Instruments.ToArray())
                 {
                     await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                    await writer.WriteAsync(md5, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(Clean(md5), NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                     await writer.WriteAsync((short)code, NpgsqlDbType.Smallint, cancellationToken).ConfigureAwait(false);
                     await writer.WriteAsync(code < notes.Count ? (long)notes[code] : 0L, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
                 }
@@ -443,8 +450,73 @@ internal sealed partial class PostgresScaleStore : IScaleStore
     private static string WarningText(MidiWarnings warnings) =>
         warnings == MidiWarnings.None ? string.Empty : string.Join(' ', MidiCodes.Codes(warnings));
 
-    /// <summary>PostgreSQL text cannot hold NUL characters, which MIDI titles and keys sometimes do.</summary>
-    internal static string Clean(string text) => text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
+    /// <summary>
+    /// Most UTF-8 bytes of an indexed text (a key, a source, a reason code) as stored: a btree entry holds at most
+    /// 2,704 bytes, and (source, key) must fit one whatever the text (SQLite has no such limit).
+    /// </summary>
+    internal const int MaxIndexedBytes = 1000;
+
+    /// <summary>
+    /// <see cref="Clean"/>, and a text too long for an index entry (over <see cref="MaxIndexedBytes"/> UTF-8 bytes,
+    /// which no real key or source is) shortened to its first 900 bytes, "…" and the XxHash128 of the whole text: still
+    /// one stored value per text, the same every time, so a rerun finds it in the ledger and changes nothing.
+    /// </summary>
+    internal static string CleanKey(string text)
+    {
+        var clean = Clean(text);
+        if (clean.Length * 3 <= MaxIndexedBytes || Encoding.UTF8.GetByteCount(clean) <= MaxIndexedBytes)
+        {
+            return clean;
+        }
+
+        var bytes = 0;
+        var end = 0;
+        while (end < clean.Length)
+        {
+            var width = char.IsHighSurrogate(clean[end]) && end + 1 < clean.Length ? 2 : 1;
+            var size = Encoding.UTF8.GetByteCount(clean.AsSpan(end, width));
+            if (bytes + size > 900)
+            {
+                break;
+            }
+
+            bytes += size;
+            end += width;
+        }
+
+        var hash = System.IO.Hashing.XxHash128.Hash(Encoding.UTF8.GetBytes(clean));
+        return string.Concat(clean.AsSpan(0, end), "…", Convert.ToHexStringLower(hash));
+    }
+
+    /// <summary>
+    /// Text as PostgreSQL can hold it: it has no NUL character (MIDI titles and keys sometimes do) and is valid UTF-8
+    /// (Npgsql refuses a lone UTF-16 surrogate). Both become U+FFFD, which is what SQLite stores for a lone surrogate,
+    /// and the same everywhere the store writes or looks up text, so a key written with a NUL is found again.
+    /// </summary>
+    internal static string Clean(string text)
+    {
+        if (text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        {
+            return text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
+        }
+
+        return string.Create(text.Length, text, static (span, text) =>
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                var c = text[i];
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    span[i] = c;
+                    span[++i] = text[i];
+                }
+                else
+                {
+                    span[i] = c == '\0' || char.IsSurrogate(c) ? '\uFFFD' : c;
+                }
+            }
+        });
+    }
 
     internal static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
     {

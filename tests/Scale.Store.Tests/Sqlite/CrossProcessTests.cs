@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Scale.Store.Tests;
+namespace Scale.Store.Tests.Sqlite;
 
 /// <summary>
 /// Another process (python3's sqlite3 module, a separate SQLite library) holding the file's lock while the store
@@ -37,7 +37,7 @@ public sealed class CrossProcessTests : IDisposable
         Assert.True(watch.Elapsed > TimeSpan.FromSeconds(0.5), $"opened after {watch.Elapsed} despite the lock");
         await holder.WaitForExitAsync();
         Assert.Equal(0, holder.ExitCode);
-        Assert.Equal(Schema.CurrentVersion, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(Scale.Store.Sqlite.SqliteSchema.LatestVersion, _db.Scalar("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(0, _db.Scalar("SELECT COUNT(*) FROM other_tool"));
     }
 
