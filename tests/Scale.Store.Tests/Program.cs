@@ -28,7 +28,7 @@ public static class Program
                 case ["load", .. var rest]:
                     return await LoadBenchmark.MainAsync(rest);
                 default:
-                    await Console.Error.WriteLineAsync("usage: Scale.Store.Tests.dll migrate DB | load [--files N] [--batch N] [--out FILE] [--durable|--no-durable] [--skip-sqlite]");
+                    await Console.Error.WriteLineAsync("usage: Scale.Store.Tests.dll migrate DB | load [--files N] [--batch N] [--out FILE] [--durable|--no-durable] [--skip-sqlite] [--profile] [--set name=value] [--db CONNECTION-STRING]");
                     return 2;
             }
         }

@@ -10,21 +10,27 @@ namespace Scale.Store.Postgres;
 /// The production store: PostgreSQL through Npgsql. Writes go to the primary (found among several hosts by
 /// Npgsql's multi-host support) and are retried on transient failures for about 20 s, so a failover is
 /// waited out; then the last error surfaces with a message naming the database. A batch goes in with binary
-/// COPY into session temp tables and set-based INSERT ... ON CONFLICT statements, all in one transaction, so a
-/// retried batch (after a lost commit acknowledgement) changes nothing.
+/// COPY into session temp tables and one statement of set-based INSERTs (data-modifying CTEs), all in one
+/// transaction and three round trips besides the COPY data, so a retried batch (after a lost commit acknowledgement)
+/// changes nothing. Text PostgreSQL cannot hold is stored as <see cref="Clean"/> and <see cref="CleanKey"/> say.
 /// </summary>
 internal sealed partial class PostgresScaleStore : IScaleStore
 {
-    private const string CreateBatchTables = """
+    // The session's staging tables. Npgsql resets a pooled connection (DISCARD ALL) when it is returned, so they are
+    // made again for every batch (about 2 ms each at Lakh scale, in the same round trip as the run's source).
+    private const string CreateBatchFiles = """
         CREATE TEMP TABLE IF NOT EXISTS batch_files (
             ord integer NOT NULL, key text NOT NULL, md5 text, bytes bigint NOT NULL, valid boolean NOT NULL, name text, title text,
             format integer, tracks integer, division integer, ticks bigint, seconds double precision,
             note_count bigint, instrument_count integer, warnings text, lo bigint, mid bigint, hi bigint,
             reason_code text, message text
-        ) ON COMMIT DELETE ROWS;
+        ) ON COMMIT DELETE ROWS
+        """;
+
+    private const string CreateBatchInstruments = """
         CREATE TEMP TABLE IF NOT EXISTS batch_instruments (
             song_id text NOT NULL, instrument_code smallint NOT NULL, notes bigint NOT NULL
-        ) ON COMMIT DELETE ROWS;
+        ) ON COMMIT DELETE ROWS
         """;
 
     private const string CopyFiles = """
@@ -34,48 +40,65 @@ internal sealed partial class PostgresScaleStore : IScaleStore
 
     private const string CopyInstruments = "COPY batch_instruments (song_id, instrument_code, notes) FROM STDIN (FORMAT BINARY)";
 
-    private const string DropFinishedKeys = "DELETE FROM batch_files AS b USING source_files AS s WHERE s.source = $1 AND s.key = b.key;";
+    /// <summary>
+    /// Keys the ledger already has. A scalar subquery is never turned into a join, so this is one primary-key probe
+    /// per batch row whatever the statistics say; as a join, stale statistics of a fast-growing ledger made the
+    /// planner hash every ledger row of the source for every batch (7 of 45 s at Lakh scale).
+    /// </summary>
+    private const string DropFinishedKeys = """
+        DELETE FROM batch_files AS b
+        WHERE (SELECT true FROM source_files AS s WHERE s.source = $1 AND s.key = b.key LIMIT 1)
+        """;
 
     /// <summary>A key twice in one batch: the first occurrence wins, the later ones are ignored (as a second batch would be).</summary>
-    private const string DropRepeatedKeys = "DELETE FROM batch_files AS b USING batch_files AS f WHERE f.key = b.key AND f.ord < b.ord;";
+    private const string DropRepeatedKeys = "DELETE FROM batch_files AS b USING batch_files AS f WHERE f.key = b.key AND f.ord < b.ord";
 
-    private const string InsertSongs = """
-        INSERT INTO songs (id, name, title, format, tracks, division, ticks, seconds, bytes, note_count, instrument_count,
-                           warnings, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi, first_run_id)
-        SELECT DISTINCT ON (md5) md5, name, title, format, tracks, division, ticks, seconds, bytes, note_count,
-               instrument_count, warnings, lo, mid, hi, $1
-        FROM batch_files WHERE valid ORDER BY md5, ord
-        ON CONFLICT (id) DO NOTHING;
+    /// <summary>
+    /// The rest of a batch in one statement: new songs (the first file of each MD5 in batch order; a song already
+    /// stored is left as it is), the instruments of exactly those songs (so a plain INSERT: they cannot exist yet),
+    /// the ledger, invalid files, and the run's counters; returns what it counted. Foreign keys are checked at the
+    /// end of the statement, when the songs are there.
+    /// </summary>
+    private const string WriteRows = """
+        WITH counts AS (
+            SELECT count(*) FILTER (WHERE valid) AS valid, count(*) FILTER (WHERE NOT valid) AS invalid,
+                   COALESCE(sum(bytes), 0) AS bytes
+            FROM batch_files
+        ), new_songs AS (
+            INSERT INTO songs (id, name, title, format, tracks, division, ticks, seconds, bytes, note_count, instrument_count,
+                               warnings, instrument_bits_lo, instrument_bits_mid, instrument_bits_hi, first_run_id)
+            SELECT DISTINCT ON (md5) md5, name, title, format, tracks, division, ticks, seconds, bytes, note_count,
+                   instrument_count, warnings, lo, mid, hi, $2
+            FROM batch_files WHERE valid ORDER BY md5, ord
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ), new_instruments AS (
+            INSERT INTO song_instruments (song_id, instrument_code, notes)
+            SELECT i.song_id, i.instrument_code, i.notes
+            FROM batch_instruments AS i JOIN new_songs AS n ON n.id = i.song_id
+            ORDER BY i.song_id, i.instrument_code
+        ), ledger AS (
+            INSERT INTO source_files (source, key, song_id, bytes, run_id)
+            SELECT $1, key, CASE WHEN valid THEN md5 END, bytes, $2 FROM batch_files
+            ON CONFLICT (source, key) DO NOTHING
+        ), invalid AS (
+            INSERT INTO invalid_files (source, key, md5, reason_code, message, bytes, run_id)
+            SELECT $1, key, md5, reason_code, message, bytes, $2 FROM batch_files WHERE NOT valid
+            ON CONFLICT (source, key) DO NOTHING
+        ), added AS (
+            SELECT c.valid, c.invalid, c.bytes, c.valid - (SELECT count(*) FROM new_songs) AS duplicates FROM counts AS c
+        )
+        UPDATE runs SET files_seen = files_seen + a.valid + a.invalid, files_valid = files_valid + a.valid,
+                        files_invalid = files_invalid + a.invalid, files_duplicate = files_duplicate + a.duplicates,
+                        bytes_read = bytes_read + a.bytes
+        FROM added AS a
+        WHERE runs.id = $2
+        RETURNING a.valid, a.invalid, a.duplicates, a.bytes
         """;
 
-    private const string InsertInstruments = """
-        INSERT INTO song_instruments (song_id, instrument_code, notes)
-        SELECT DISTINCT ON (i.song_id, i.instrument_code) i.song_id, i.instrument_code, i.notes
-        FROM batch_instruments AS i
-        WHERE i.song_id IN (SELECT md5 FROM batch_files WHERE valid)
-        ON CONFLICT (song_id, instrument_code) DO NOTHING;
-        """;
-
-    private const string InsertLedger = """
-        INSERT INTO source_files (source, key, song_id, bytes, run_id)
-        SELECT $1, key, CASE WHEN valid THEN md5 END, bytes, $2 FROM batch_files
-        ON CONFLICT (source, key) DO NOTHING;
-        """;
-
-    private const string InsertInvalid = """
-        INSERT INTO invalid_files (source, key, md5, reason_code, message, bytes, run_id)
-        SELECT $1, key, md5, reason_code, message, bytes, $2 FROM batch_files WHERE NOT valid
-        ON CONFLICT (source, key) DO NOTHING;
-        """;
-
-    private const string CountBatch = """
-        SELECT count(*) FILTER (WHERE valid), count(*) FILTER (WHERE NOT valid), COALESCE(sum(bytes), 0) FROM batch_files;
-        """;
-
-    private const string AddRunCounts = """
-        UPDATE runs SET files_seen = files_seen + $2 + $3, files_valid = files_valid + $2, files_invalid = files_invalid + $3,
-                        files_duplicate = files_duplicate + $4, bytes_read = bytes_read + $5
-        WHERE id = $1;
+    private const string InsertShard = """
+        INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT DO NOTHING
         """;
 
     private const string SelectRuns = """
@@ -207,46 +230,45 @@ internal sealed partial class PostgresScaleStore : IScaleStore
             "write a batch",
             async (connection, ct) =>
             {
-                var source = await ScalarAsync(connection, null, "SELECT source FROM runs WHERE id = $1;", ct, runId).ConfigureAwait(false) as string
-                    ?? throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
+                // Three round trips besides the COPY data: the staging tables and the run's source; the statements
+                // that write; the commit.
                 await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, CreateBatchTables, ct).ConfigureAwait(false);
+                string source;
+                await using (var prepare = new NpgsqlBatch(connection, transaction))
+                {
+                    prepare.BatchCommands.Add(new NpgsqlBatchCommand(CreateBatchFiles));
+                    prepare.BatchCommands.Add(new NpgsqlBatchCommand(CreateBatchInstruments));
+                    prepare.BatchCommands.Add(BatchCommand("SELECT source FROM runs WHERE id = $1", runId));
+                    await using var reader = await prepare.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    source = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0)
+                        : throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
+                }
+
                 await CopyBatchAsync(connection, files, ct).ConfigureAwait(false);
 
-                var ignored = await ExecuteAsync(connection, transaction, DropFinishedKeys, ct, source).ConfigureAwait(false);
-                ignored += await ExecuteAsync(connection, transaction, DropRepeatedKeys, ct).ConfigureAwait(false);
-                long valid, invalid, bytes;
-                await using (var count = Command(connection, transaction, CountBatch))
-                await using (var reader = await count.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    await reader.ReadAsync(ct).ConfigureAwait(false);
-                    valid = reader.GetInt64(0);
-                    invalid = reader.GetInt64(1);
-                    bytes = reader.GetInt64(2);
-                }
-
-                var newSongs = await ExecuteAsync(connection, transaction, InsertSongs, ct, runId).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, InsertInstruments, ct).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, InsertLedger, ct, source, runId).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, InsertInvalid, ct, source, runId).ConfigureAwait(false);
-                var duplicates = valid - newSongs;
-                await ExecuteAsync(connection, transaction, AddRunCounts, ct, runId, valid, invalid, duplicates, bytes).ConfigureAwait(false);
+                await using var write = new NpgsqlBatch(connection, transaction);
+                write.BatchCommands.Add(BatchCommand(DropFinishedKeys, source));
+                write.BatchCommands.Add(new NpgsqlBatchCommand(DropRepeatedKeys));
+                write.BatchCommands.Add(BatchCommand(WriteRows, source, runId));
                 if (completesShard is { } shard)
                 {
-                    await ExecuteAsync(
-                        connection,
-                        transaction,
-                        "INSERT INTO shards (source, shard_count, shard_index, run_id, completed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;",
-                        ct,
-                        source,
-                        shard.Count,
-                        shard.Index,
-                        runId,
-                        _time.GetUtcNow()).ConfigureAwait(false);
+                    write.BatchCommands.Add(BatchCommand(InsertShard, source, shard.Count, shard.Index, runId, _time.GetUtcNow()));
                 }
 
+                long valid, invalid, duplicates, bytes;
+                await using (var reader = await write.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
+                    }
+
+                    (valid, invalid, duplicates, bytes) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+                }
+
+                var ignored = write.BatchCommands[0].RecordsAffected + write.BatchCommands[1].RecordsAffected;
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
-                return new BatchResult((int)valid, (int)invalid, (int)duplicates, ignored, bytes);
+                return new BatchResult((int)valid, (int)invalid, (int)duplicates, (int)ignored, bytes);
             },
             cancellationToken);
     }
@@ -412,11 +434,14 @@ internal sealed partial class PostgresScaleStore : IScaleStore
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // One set of instruments per MD5 (the first file's; files with one MD5 have the same bytes), so the insert
+        // needs no DISTINCT.
+        var written = new HashSet<string>(StringComparer.Ordinal);
         await using (var writer = await connection.BeginBinaryImportAsync(CopyInstruments, cancellationToken).ConfigureAwait(false))
         {
             foreach (var file in files)
             {
-                if (!file.IsValid || file.Summary is not { } summary || file.Md5 is not { } md5)
+                if (!file.IsValid || file.Summary is not { } summary || file.Md5 is not { } md5 || !written.Add(md5))
                 {
                     continue;
                 }
@@ -521,6 +546,17 @@ internal sealed partial class PostgresScaleStore : IScaleStore
     internal static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    internal static NpgsqlBatchCommand BatchCommand(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
         foreach (var value in values)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });

@@ -321,6 +321,47 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task WriteBatch_TwoStoresWritingOverlappingSongsAtOnce_EachSongOnceWithItsInstruments()
+    {
+        // Two workers (separate stores, as separate processes would have) of two sources whose files share content.
+        await using var first = await Backend.OpenAsync();
+        await using var second = await Backend.OpenAsync();
+        var a = await first.BeginRunAsync("folder:/a", None);
+        var b = await second.BeginRunAsync("folder:/b", None);
+        var songs = Enumerable.Range(0, 400).Select(i => (Md5: Fake.Md5($"song {i}"), Codes: new[] { i % 128, 128 })).ToArray();
+        ExtractedFile[] Files(string prefix, IEnumerable<(string Md5, int[] Codes)> content) =>
+            [.. content.Select((c, i) => Fake.Song($"{prefix}/{i}.mid", c.Md5, c.Codes))];
+        var filesA = Files("a", songs.Take(300));
+        var filesB = Files("b", songs.Skip(100).Reverse());
+
+        var results = await Task.WhenAll(
+            Task.Run(async () => await WriteInBatchesAsync(first, a, filesA)),
+            Task.Run(async () => await WriteInBatchesAsync(second, b, filesB)));
+
+        Assert.Equal(400, await Backend.CountAsync("songs"));
+        Assert.Equal(800, await Backend.CountAsync("song_instruments"));
+        Assert.Equal(600, await Backend.CountAsync("source_files"));
+        Assert.Equal(600, results.Sum(r => r.Valid));
+        Assert.Equal(200, results.Sum(r => r.Duplicates));
+        var runA = (await first.GetRunAsync(a, None))!.Stats;
+        var runB = (await first.GetRunAsync(b, None))!.Stats;
+        Assert.Equal((300L, 300L, 200L), (runA.FilesValid, runB.FilesValid, runA.FilesDuplicate + runB.FilesDuplicate));
+    }
+
+    private static async Task<BatchResult> WriteInBatchesAsync(IScaleStore store, long run, IReadOnlyList<ExtractedFile> files)
+    {
+        int valid = 0, duplicates = 0;
+        foreach (var chunk in files.Chunk(25))
+        {
+            var result = await store.WriteBatchAsync(run, chunk, None);
+            valid += result.Valid;
+            duplicates += result.Duplicates;
+        }
+
+        return new BatchResult(valid, 0, duplicates, 0, 0);
+    }
+
+    [Fact]
     public async Task GetFinishedKeys_AfterBatches_ReturnsKeysOfThatSourceOnly()
     {
         await using var store = await Backend.OpenAsync();

@@ -216,7 +216,7 @@ public abstract partial class StoreContract
         await using var reader = Backend.CreateReader();
         await Backend.SyncReadersAsync();
 
-        var calls = Enumerable.Range(0, 64).Select(async i =>
+        var calls = Enumerable.Range(0, 24).Select(async i =>
         {
             var file = files[i % files.Length];
             var song = await reader.GetSongAsync(file.Md5!, None);

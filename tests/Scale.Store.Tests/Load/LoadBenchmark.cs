@@ -16,7 +16,13 @@ public sealed record LoadTiming(
     long Lists,
     long ListEntries,
     long ListBytes,
-    double CatchUpSeconds)
+    double CatchUpSeconds,
+    double BatchClientCpu,
+    double BatchServerCpu,
+    double ListsClientCpu,
+    double ListsServerCpu,
+    double BatchReplicaCpu,
+    double ListsReplicaCpu)
 {
     public double TotalSeconds => BatchSeconds + SetsSeconds + ListsSeconds;
 }
@@ -29,10 +35,11 @@ public sealed record LoadTiming(
 public static class LoadBenchmark
 {
     /// <summary>Loads <paramref name="data"/> into an empty store at <paramref name="db"/>.</summary>
-    public static async Task<LoadTiming> LoadAsync(string backend, string db, SyntheticResults data, int batchSize, Func<Task>? waitForReplicas, Action<string>? log)
+    public static async Task<LoadTiming> LoadAsync(string backend, string db, SyntheticResults data, int batchSize, Func<Task>? waitForReplicas, Action<string>? log, CpuMeter? servers = null)
     {
         await using var store = await ScaleStoreFactory.OpenAsync(db, null, CancellationToken.None);
         var run = await store.BeginRunAsync("folder:/lakh", CancellationToken.None);
+        var (client0, server0, replica0) = (CpuMeter.Client(), servers?.Servers() ?? 0, Replica(servers));
         var clock = Stopwatch.StartNew();
         var written = 0L;
         var batch = new List<ExtractedFile>(batchSize);
@@ -48,6 +55,7 @@ public static class LoadBenchmark
         }
 
         var batchSeconds = clock.Elapsed.TotalSeconds;
+        var (client1, server1, replica1) = (CpuMeter.Client(), servers?.Servers() ?? 0, Replica(servers));
         await store.CompleteRunAsync(run, new RunStats { FilesSeen = written, FilesValid = data.Songs, FilesInvalid = data.Invalid, WriteSeconds = batchSeconds }, RunStatus.Completed, null, CancellationToken.None);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{backend}: {written:N0} files in {batchSeconds:F1} s"));
 
@@ -56,6 +64,7 @@ public static class LoadBenchmark
         var setsSeconds = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
+        var (client2, server2, replica2) = (CpuMeter.Client(), servers?.Servers() ?? 0, Replica(servers));
         var simRun = await store.BeginSimilarityRunAsync(new SimilaritySettings("jaccard", 0.5, data.ListSize, 3), CancellationToken.None);
         long lists = 0;
         var stats = await store.ReplaceSimilaritiesAsync(
@@ -64,6 +73,7 @@ public static class LoadBenchmark
             () => new SimilarityStats { Songs = sets.Count, EligibleSongs = lists },
             CancellationToken.None);
         var listsSeconds = clock.Elapsed.TotalSeconds;
+        var (client3, server3, replica3) = (CpuMeter.Client(), servers?.Servers() ?? 0, Replica(servers));
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{backend}: {lists:N0} lists ({stats.SimilarRows:N0} entries) in {listsSeconds:F1} s"));
 
         var catchUp = 0.0;
@@ -80,7 +90,9 @@ public static class LoadBenchmark
             throw new InvalidOperationException($"{backend}: the store holds {summary} after the load, not the synthetic results' counts.");
         }
 
-        return new LoadTiming(backend, batchSeconds, setsSeconds, listsSeconds, data.ResultRows, lists, stats.SimilarRows, stats.SimilarRows * SimilarListCodec.EntryBytes, catchUp);
+        return new LoadTiming(
+            backend, batchSeconds, setsSeconds, listsSeconds, data.ResultRows, lists, stats.SimilarRows, stats.SimilarRows * SimilarListCodec.EntryBytes, catchUp,
+            client1 - client0, server1 - server0, client3 - client2, server3 - server2, replica1 - replica0, replica3 - replica2);
     }
 
     /// <summary><c>load</c> in Program: the benchmark with its options; writes the markdown note.</summary>
@@ -90,6 +102,8 @@ public static class LoadBenchmark
         var batchSize = 2_000;
         var durable = true;
         var sqlite = true;
+        var profile = false;
+        string? existing = null;
         string? output = null;
         var settings = new Dictionary<string, string>();
         for (var i = 0; i < args.Count; i++)
@@ -102,6 +116,8 @@ public static class LoadBenchmark
                 case "--no-durable": durable = false; break;
                 case "--durable": durable = true; break;
                 case "--skip-sqlite": sqlite = false; break;
+                case "--profile": profile = true; break;
+                case "--db": existing = args[++i]; break;
                 case "--set":
                     var pair = args[++i].Split('=', 2);
                     settings[pair[0]] = pair[1];
@@ -118,11 +134,32 @@ public static class LoadBenchmark
 
         LoadTiming pg;
         string pgVersion;
-        await using (var cluster = await PostgresCluster.StartNewAsync(new PostgresClusterOptions { Replicas = 1, Durable = durable, Settings = settings, Log = Log }))
+        string? statements = null;
+        var serverSettings = new Dictionary<string, string>(settings);
+        if (profile)
+        {
+            serverSettings["shared_preload_libraries"] = "'pg_stat_statements'";
+            serverSettings["pg_stat_statements.track"] = "all";
+        }
+
+        if (existing is not null)
+        {
+            // A server of the user's (e.g. tools/pg-local.sh up): its database must be empty.
+            pgVersion = await VersionAsync(new NpgsqlConnectionStringBuilder(Scale.Store.Postgres.PostgresConnections.ToConnectionString(existing)) { TargetSessionAttributes = "primary" }.ConnectionString);
+            pg = await LoadAsync("postgres", existing, data, batchSize, null, Log);
+        }
+        else
+        await using (var cluster = await PostgresCluster.StartNewAsync(new PostgresClusterOptions { Replicas = 1, Durable = durable, Settings = serverSettings, Log = Log }))
         {
             await using var database = await cluster.CreateDatabaseAsync();
             pgVersion = await VersionAsync(database.PrimaryConnectionString);
-            pg = await LoadAsync("postgres", database.MultiHostConnectionString(), data, batchSize, () => cluster.WaitForReplayAsync(timeout: TimeSpan.FromMinutes(5)), Log);
+            var meter = new CpuMeter(() => [.. cluster.Servers.Select(server => server.PostmasterPid).OfType<int>()]);
+            pg = await LoadAsync("postgres", database.MultiHostConnectionString(), data, batchSize, () => cluster.WaitForReplayAsync(timeout: TimeSpan.FromMinutes(5)), Log, meter);
+            if (profile)
+            {
+                statements = await StatementsAsync(database.PrimaryConnectionString);
+                Console.Error.WriteLine(statements);
+            }
         }
 
         LoadTiming? lite = null;
@@ -133,6 +170,11 @@ public static class LoadBenchmark
         }
 
         var note = Note(data, batchSize, durable, settings, pgVersion, pg, lite, load, LoadAverage());
+        if (statements is not null)
+        {
+            note += Environment.NewLine + statements;
+        }
+
         Console.WriteLine(note);
         if (output is not null)
         {
@@ -143,6 +185,9 @@ public static class LoadBenchmark
         return 0;
     }
 
+    /// <summary>CPU seconds of the servers after the first (the replicas).</summary>
+    private static double Replica(CpuMeter? servers) => servers?.PerServer().Skip(1).Sum() ?? 0;
+
     private static IEnumerable<T> Counted<T>(IEnumerable<T> items, Action each)
     {
         foreach (var item in items)
@@ -150,6 +195,37 @@ public static class LoadBenchmark
             each();
             yield return item;
         }
+    }
+
+    /// <summary>Where the server's time went, from pg_stat_statements (--profile).</summary>
+    private static async Task<string> StatementsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var create = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT sum(calls)::bigint, sum(total_exec_time) / 1000, sum(rows)::bigint, q
+            FROM (SELECT calls, total_exec_time, rows, regexp_replace(left(query, 90), '\s+', ' ', 'g') AS q
+                  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS s
+            GROUP BY q ORDER BY 2 DESC LIMIT 16
+            """,
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var c = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine("Server time by statement (pg_stat_statements on the primary; a batch's temp tables are new each time, so its statements are summed by text):").AppendLine();
+        text.AppendLine("| calls | seconds | rows | statement |").AppendLine("|---:|---:|---:|---|");
+        while (await reader.ReadAsync())
+        {
+            text.AppendLine(c, $"| {reader.GetInt64(0):N0} | {reader.GetDouble(1):F2} | {reader.GetInt64(2):N0} | `{reader.GetString(3).Replace("|", "\\|", StringComparison.Ordinal)}` |");
+        }
+
+        return text.ToString();
     }
 
     private static async Task<string> VersionAsync(string connectionString)
@@ -197,6 +273,15 @@ public static class LoadBenchmark
         Row("song sets read back (`GetSongSetsAsync`)", pg.SetsSeconds, lite?.SetsSeconds, 0);
         Row($"similar lists: {pg.Lists:N0} rows, {pg.ListEntries:N0} entries, {pg.ListBytes / 1e6:N0} MB", pg.ListsSeconds, lite?.ListsSeconds, pg.Lists);
         Row("**total**", pg.TotalSeconds, lite?.TotalSeconds, pg.ResultRows + pg.Lists);
+        text.AppendLine();
+        text.AppendLine(pg.BatchServerCpu > 0
+            ? "CPU seconds (less moved by the machine's load than wall time; PostgreSQL's servers: primary and replica, every process):"
+            : "CPU seconds (the servers' are measured only for the cluster the benchmark starts itself, so 0 here):");
+        text.AppendLine();
+        text.AppendLine("| phase | PostgreSQL: client | primary | replica | PostgreSQL: all | SQLite (in process) |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|");
+        text.AppendLine(c, $"| extraction results | {pg.BatchClientCpu:F1} | {pg.BatchServerCpu - pg.BatchReplicaCpu:F1} | {pg.BatchReplicaCpu:F1} | {pg.BatchClientCpu + pg.BatchServerCpu:F1} | {(lite is null ? "—" : lite.BatchClientCpu.ToString("F1", c))} |");
+        text.AppendLine(c, $"| similar lists | {pg.ListsClientCpu:F1} | {pg.ListsServerCpu - pg.ListsReplicaCpu:F1} | {pg.ListsReplicaCpu:F1} | {pg.ListsClientCpu + pg.ListsServerCpu:F1} | {(lite is null ? "—" : lite.ListsClientCpu.ToString("F1", c))} |");
         text.AppendLine();
         text.AppendLine(c, $"Similar-list entries per second: PostgreSQL {pg.ListEntries / pg.ListsSeconds:N0}{(lite is null ? string.Empty : $", SQLite {lite.ListEntries / lite.ListsSeconds:N0}")}. The replica had replayed everything {pg.CatchUpSeconds:F1} s after the last commit.");
         text.AppendLine();
