@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Scale.Store.Tests.Backends;
 
 namespace Scale.Store.Tests.Contract;
@@ -161,20 +160,5 @@ public abstract partial class StoreContract : IAsyncLifetime
         var run = await store.BeginRunAsync(Source, None);
         await store.WriteBatchAsync(run, files, None);
         return (store, run);
-    }
-
-    /// <summary>Waits, with a message, for a condition the test expects soon.</summary>
-    protected static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan within, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > within)
-            {
-                Assert.Fail($"{what}: not within {within.TotalSeconds:0} s");
-            }
-
-            await Task.Delay(50);
-        }
     }
 }
