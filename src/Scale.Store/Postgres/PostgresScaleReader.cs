@@ -64,7 +64,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                 reader.GetInt64(0),
                 reader.GetString(1),
                 reader.GetString(2),
-                PostgresScaleStore.ReadSet(reader, 3),
+                StoreRows.Set(reader, 3),
                 reader.IsDBNull(6) ? null : reader.GetInt32(6));
         }
     }
@@ -91,22 +91,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                     return null;
                 }
 
-                var warnings = reader.GetString(11);
-                return new SongDetails(
-                    reader.GetInt64(0),
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.GetInt32(4),
-                    reader.GetInt32(5),
-                    reader.GetInt32(6),
-                    reader.GetInt64(7),
-                    reader.IsDBNull(8) ? null : reader.GetDouble(8),
-                    reader.GetInt64(9),
-                    reader.GetInt64(10),
-                    PostgresScaleStore.ReadSet(reader, 12),
-                    warnings.Length == 0 ? [] : warnings.Split(' '),
-                    reader.IsDBNull(15) ? null : reader.GetInt32(15));
+                return StoreRows.Song(reader);
             },
             cancellationToken);
     }
@@ -161,7 +146,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                     await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                     while (await reader.ReadAsync(ct).ConfigureAwait(false))
                     {
-                        songs[reader.GetInt64(0)] = (reader.GetString(1), reader.GetString(2), PostgresScaleStore.ReadSet(reader, 3));
+                        songs[reader.GetInt64(0)] = (reader.GetString(1), reader.GetString(2), StoreRows.Set(reader, 3));
                     }
                 }
 

@@ -577,6 +577,9 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>PostgreSQL returns timestamptz as a UTC DateTimeOffset.</summary>
+    internal static DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
     internal static async Task<IReadOnlyList<RunRecord>> ReadRunsAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] values)
     {
         await using var command = Command(connection, null, sql, values);
@@ -584,27 +587,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         var runs = new List<RunRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var stats = new RunStats
-            {
-                FilesSeen = reader.GetInt64(5),
-                FilesSkipped = reader.GetInt64(6),
-                FilesValid = reader.GetInt64(7),
-                FilesInvalid = reader.GetInt64(8),
-                FilesDuplicate = reader.GetInt64(9),
-                BytesRead = reader.GetInt64(10),
-                ReadSeconds = reader.GetDouble(11),
-                ExtractSeconds = reader.GetDouble(12),
-                WriteSeconds = reader.GetDouble(13),
-                WallSeconds = reader.GetDouble(14),
-            };
-            runs.Add(new RunRecord(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetFieldValue<DateTimeOffset>(2),
-                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
-                RunStatuses.Parse(reader.GetString(4)),
-                stats,
-                reader.IsDBNull(15) ? null : reader.GetString(15)));
+            runs.Add(StoreRows.Run(reader, ReadTime));
         }
 
         return runs;

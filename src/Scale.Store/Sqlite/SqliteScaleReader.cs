@@ -77,7 +77,7 @@ internal sealed class SqliteScaleReader : IScaleReader
                 reader.GetInt64(0),
                 reader.GetString(1),
                 reader.GetString(2),
-                SqliteScaleStore.ReadSet(reader, 3),
+                StoreRows.Set(reader, 3),
                 reader.IsDBNull(6) ? null : reader.GetInt32(6));
         }
     }
@@ -94,22 +94,7 @@ internal sealed class SqliteScaleReader : IScaleReader
             return null;
         }
 
-        var warnings = reader.GetString(11);
-        return new SongDetails(
-            reader.GetInt64(0),
-            reader.GetString(1),
-            reader.GetString(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3),
-            reader.GetInt32(4),
-            reader.GetInt32(5),
-            reader.GetInt32(6),
-            reader.GetInt64(7),
-            reader.IsDBNull(8) ? null : reader.GetDouble(8),
-            reader.GetInt64(9),
-            reader.GetInt64(10),
-            SqliteScaleStore.ReadSet(reader, 12),
-            warnings.Length == 0 ? [] : warnings.Split(' '),
-            reader.IsDBNull(15) ? null : reader.GetInt32(15));
+        return StoreRows.Song(reader);
     }
 
     public async Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken)
@@ -241,7 +226,7 @@ internal sealed class SqliteScaleReader : IScaleReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            songs[reader.GetInt64(0)] = (reader.GetString(1), reader.GetString(2), SqliteScaleStore.ReadSet(reader, 3));
+            songs[reader.GetInt64(0)] = (reader.GetString(1), reader.GetString(2), StoreRows.Set(reader, 3));
         }
 
         return songs;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Scale.Midi;
 
 namespace Scale.Store.Sqlite;
 
@@ -53,7 +52,7 @@ internal sealed partial class SqliteScaleStore
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                sets.Add(new SongSet(reader.GetInt64(0), reader.GetString(1), ReadSet(reader, 2)));
+                sets.Add(new SongSet(reader.GetInt64(0), reader.GetString(1), StoreRows.Set(reader, 2)));
             }
 
             return sets;
@@ -210,34 +209,10 @@ internal sealed partial class SqliteScaleStore
         var runs = new List<SimilarityRunRecord>();
         while (reader.Read())
         {
-            var settings = new SimilaritySettings(reader.GetString(4), reader.GetDouble(5), reader.GetInt32(6), reader.GetInt32(7));
-            var stats = new SimilarityStats
-            {
-                Songs = reader.GetInt64(8),
-                EligibleSongs = reader.GetInt64(9),
-                DistinctSets = reader.GetInt64(10),
-                SimilarRows = reader.GetInt64(11),
-                SimilarPairs = reader.GetInt64(12),
-                ComputeSeconds = reader.GetDouble(13),
-                WriteSeconds = reader.GetDouble(14),
-                WallSeconds = reader.GetDouble(15),
-            };
-            runs.Add(new SimilarityRunRecord(
-                reader.GetInt64(0),
-                ParseTime(reader.GetString(1)),
-                reader.IsDBNull(2) ? null : ParseTime(reader.GetString(2)),
-                RunStatuses.Parse(reader.GetString(3)),
-                settings,
-                stats,
-                reader.IsDBNull(16) ? null : reader.GetString(16)));
+            runs.Add(StoreRows.SimilarityRun(reader, ReadTime));
         }
 
         return runs;
     }
 
-    /// <summary>The InstrumentSet stored in three signed 64-bit columns starting at <paramref name="ordinal"/>.</summary>
-    internal static InstrumentSet ReadSet(SqliteDataReader reader, int ordinal) => new(
-        unchecked((ulong)reader.GetInt64(ordinal)),
-        unchecked((ulong)reader.GetInt64(ordinal + 1)),
-        unchecked((ulong)reader.GetInt64(ordinal + 2)));
 }

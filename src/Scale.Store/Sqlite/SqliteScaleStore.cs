@@ -675,31 +675,14 @@ internal sealed partial class SqliteScaleStore : IScaleStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var stats = new RunStats
-            {
-                FilesSeen = reader.GetInt64(5),
-                FilesSkipped = reader.GetInt64(6),
-                FilesValid = reader.GetInt64(7),
-                FilesInvalid = reader.GetInt64(8),
-                FilesDuplicate = reader.GetInt64(9),
-                BytesRead = reader.GetInt64(10),
-                ReadSeconds = reader.GetDouble(11),
-                ExtractSeconds = reader.GetDouble(12),
-                WriteSeconds = reader.GetDouble(13),
-                WallSeconds = reader.GetDouble(14),
-            };
-            runs.Add(new RunRecord(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                ParseTime(reader.GetString(2)),
-                reader.IsDBNull(3) ? null : ParseTime(reader.GetString(3)),
-                RunStatuses.Parse(reader.GetString(4)),
-                stats,
-                reader.IsDBNull(15) ? null : reader.GetString(15)));
+            runs.Add(StoreRows.Run(reader, ReadTime));
         }
 
         return runs;
     }
+
+    /// <summary>SQLite keeps timestamps as ISO 8601 text.</summary>
+    internal static DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => ParseTime(reader.GetString(ordinal));
 
     internal static DateTimeOffset ParseTime(string text) =>
         DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
