@@ -37,7 +37,16 @@ public interface IScaleReader : IAsyncDisposable
 
     /// <summary>Counts: songs, invalid files by reason, songs per instrument.</summary>
     Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Checks that a server which can serve reads answers now (readiness): one trivial query on a read connection.
+    /// Throws <see cref="StoreUnavailableException"/> when none does.
+    /// </summary>
+    Task<ReadEndpoint> PingAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>The server that answered a <see cref="IScaleReader.PingAsync"/>: where it is (no credentials) and its role, "primary" or "replica".</summary>
+public sealed record ReadEndpoint(string Server, string Role);
 
 /// <summary>A song as the catalogue lists it. SimilarCount is null before similarity ran or when the song has too few instruments.</summary>
 public sealed record CatalogSong(long Key, string Id, string Name, InstrumentSet Instruments, int? SimilarCount);

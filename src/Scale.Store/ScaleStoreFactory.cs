@@ -1,5 +1,6 @@
 using Scale.Store.Postgres;
 using Scale.Store.Sqlite;
+using Scale.Store.Telemetry;
 
 namespace Scale.Store;
 
@@ -39,12 +40,28 @@ public static class ScaleStoreFactory
     /// <summary>
     /// The read side for <paramref name="db"/> (see <see cref="IScaleReader"/>): opens connections as calls need
     /// them, read-only; PostgreSQL reads go to a replica when one is up. The database must exist and have been
-    /// migrated (by <c>scale run</c>, <c>scale db migrate</c>).
+    /// migrated (by <c>scale run</c>, <c>scale db migrate</c>). Every read is timed and counted (<see cref="StoreMetrics"/>).
     /// </summary>
     public static IScaleReader CreateReader(string db)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(db);
-        return IsPostgres(db) ? new PostgresScaleReader(db) : new SqliteScaleReader(db);
+        return IsPostgres(db)
+            ? new InstrumentedScaleReader(new PostgresScaleReader(db), "postgresql")
+            : new InstrumentedScaleReader(new SqliteScaleReader(db), "sqlite");
+    }
+
+    /// <summary>Where <paramref name="db"/> points, without credentials: postgres://hosts/database, or the SQLite file.</summary>
+    public static string Describe(string db)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(db);
+        if (IsPostgres(db))
+        {
+            return PostgresConnections.Describe(db);
+        }
+
+        return db.Contains("Data Source=", StringComparison.OrdinalIgnoreCase)
+            ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(db).DataSource
+            : db;
     }
 
     internal static bool IsPostgres(string db) =>

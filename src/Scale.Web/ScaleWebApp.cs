@@ -5,15 +5,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Scale.Store;
 using Scale.Web.Api;
+using Microsoft.Extensions.Hosting;
 using Scale.Web.Catalog;
+using Scale.Web.Health;
 using Scale.Web.Http;
 using Scale.Web.Legacy;
+using Scale.Web.Logging;
 using Scale.Web.Pages;
+using Scale.Web.Telemetry;
 
 namespace Scale.Web;
 
 /// <summary>
-/// Builds the web app: pages, the JSON API (+ OpenAPI document), the original app's routes and /healthz, over one
+/// Builds the web app: pages, the JSON API (+ OpenAPI document), the original app's routes, /healthz, /readyz and
+/// /metrics, over one
 /// <see cref="IScaleReader"/> and the in-memory <see cref="SongCatalog"/>. The caller starts it (scale serve) or
 /// hosts it in a test server.
 /// </summary>
@@ -44,14 +49,22 @@ public static class ScaleWebApp
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
         });
 
-        // A line per request would cost more than the request at 500 requests/s; warnings and errors still show.
+        // A line per request would cost more than the request at 500 requests/s; warnings and errors still show,
+        // and Scale.Web.Requests logs what matters (RequestLogging).
+        builder.Logging.AddScaleConsole(options.LogFormat);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownDelay + options.ShutdownTimeout);
 
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(_ => options.ReaderFactory?.Invoke() ?? ScaleStoreFactory.CreateReader(options.Database));
         services.AddSingleton<CatalogProvider>();
         services.AddHostedService(provider => provider.GetRequiredService<CatalogProvider>());
+        services.AddSingleton<Readiness>();
+        services.AddHostedService<GracefulShutdown>();
+        services.AddScaleMetrics("web", ScaleMetrics.WebMeters);
+        services.AddSingleton<WebMetrics>();
+        services.AddHostedService(provider => provider.GetRequiredService<WebMetrics>());
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ScaleJsonContext.Default));
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
@@ -72,6 +85,7 @@ public static class ScaleWebApp
             ExceptionHandler = ErrorResponses.WriteExceptionAsync,
             StatusCodeSelector = ErrorResponses.StatusCodeOf,
         });
+        app.UseScaleRequestLogging(options);
         app.Use(AnswerHeadAsGetAsync);
         // Explicit, so routing sees HEAD already turned into GET.
         app.UseRouting();
@@ -80,11 +94,8 @@ public static class ScaleWebApp
         app.UseOutputCache();
 
         app.MapOpenApi().CacheOutput(OpenApiCachePolicy);
-        app.MapGet("/healthz", (CatalogProvider catalog) =>
-        {
-            var songs = catalog.Current.Songs;
-            return TypedResults.Ok(new HealthResponse("ok", songs.Count, songs.DataVersion));
-        }).WithTags("Health").WithSummary("200 while the process serves; the catalogue's size and data version.");
+        app.MapHealthEndpoints();
+        app.MapScaleMetrics().ExcludeFromDescription();
         app.MapStaticAssets();
         app.MapScalePages();
         app.MapScaleApi();

@@ -27,4 +27,32 @@ public sealed record ScaleWebOptions
 
     /// <summary>Production unless told otherwise: error responses never carry exception details.</summary>
     public string EnvironmentName { get; init; } = "Production";
+
+    /// <summary>
+    /// After SIGTERM, how long the app keeps serving while /readyz already says not ready, so load balancers stop
+    /// sending it requests before it stops listening. 0 by default; behind a balancer that probes /readyz, set it to
+    /// a few probe intervals (on Kubernetes a preStop sleep does the same job).
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>After <see cref="ShutdownDelay"/>, how long in-flight requests get to finish before their connections are closed.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long /readyz waits for the database before answering 503.</summary>
+    public TimeSpan ReadinessTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Readiness probes within this time of the last check share its answer (one query per period however many probe).</summary>
+    public TimeSpan ReadinessCacheDuration { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the batch runs recorded in the store are read for the scale_batch_* gauges.</summary>
+    public TimeSpan RunStatusInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Console log format: text on a terminal, JSON lines otherwise, unless told.</summary>
+    public Logging.LogFormat LogFormat { get; init; } = Logging.LogFormat.Auto;
+
+    /// <summary>Which completed requests are logged.</summary>
+    public Logging.RequestLogMode RequestLog { get; init; } = Logging.RequestLogMode.Errors;
+
+    /// <summary>Requests slower than this are logged as warnings (unless <see cref="RequestLog"/> is none).</summary>
+    public TimeSpan SlowRequestThreshold { get; init; } = TimeSpan.FromSeconds(1);
 }

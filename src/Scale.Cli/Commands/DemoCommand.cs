@@ -80,6 +80,6 @@ internal static class DemoCommand
         }
 
         Console.WriteLine();
-        return await ServeCommand.ServeAsync(db, urls, cancellationToken).ConfigureAwait(false);
+        return await ServeCommand.ServeAsync(db, urls, ServeCommand.ServeSettings.Default, cancellationToken).ConfigureAwait(false);
     }
 }

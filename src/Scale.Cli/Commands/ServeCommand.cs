@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -6,12 +7,19 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scale.Web;
+using Scale.Web.Logging;
 
 namespace Scale.Cli.Commands;
 
 /// <summary><c>scale serve [--db scale.db] [--urls http://127.0.0.1:8080]</c>: the web app over a store.</summary>
-internal static class ServeCommand
+internal static partial class ServeCommand
 {
+    /// <summary>What <c>scale serve</c> was asked for, beyond the database and the addresses.</summary>
+    internal sealed record ServeSettings(TimeSpan ShutdownDelay, TimeSpan ShutdownTimeout, LogFormat LogFormat, RequestLogMode RequestLog)
+    {
+        public static ServeSettings Default { get; } = new(TimeSpan.Zero, TimeSpan.FromSeconds(30), LogFormat.Auto, RequestLogMode.Errors);
+    }
+
     public static Command Create()
     {
         var db = CommonOptions.Database();
@@ -20,16 +28,65 @@ internal static class ServeCommand
             Description = "Where to listen, ';'-separated (e.g. http://0.0.0.0:8080). Env: SCALE_URLS.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_URLS") is { Length: > 0 } value ? value : ScaleWebOptions.DefaultUrls,
         };
-        var command = new Command("serve", "Serve the web app: songs by instrument, similar songs, charts, runs, a JSON API and the original app's routes.")
+        var shutdownDelay = SecondsOption(
+            "--shutdown-delay",
+            "SCALE_SHUTDOWN_DELAY",
+            ServeSettings.Default.ShutdownDelay,
+            "After SIGTERM, seconds to keep serving while /readyz reports not ready, so load balancers stop sending requests first.");
+        var shutdownTimeout = SecondsOption(
+            "--shutdown-timeout",
+            "SCALE_SHUTDOWN_TIMEOUT",
+            ServeSettings.Default.ShutdownTimeout,
+            "Then, seconds in-flight requests get to finish before the server exits.");
+        var logFormat = new Option<string>("--log-format")
         {
-            db, urls,
+            Description = "Logs as text (a terminal), json (one object per line, for collectors) or auto (text on a terminal, else json). Env: SCALE_LOG_FORMAT.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_LOG_FORMAT") ?? "auto",
         };
-        command.SetAction((parse, cancellationToken) => ServeAsync(parse.GetValue(db)!, parse.GetValue(urls)!, cancellationToken));
+        var requestLog = new Option<string>("--request-log")
+        {
+            Description = "Requests to log: errors (5xx and slow ones), all, or none. Env: SCALE_REQUEST_LOG.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_REQUEST_LOG") ?? "errors",
+        };
+        var command = new Command("serve", "Serve the web app: songs by instrument, similar songs, charts, runs, a JSON API, the original app's routes, /healthz, /readyz and /metrics.")
+        {
+            db, urls, shutdownDelay, shutdownTimeout, logFormat, requestLog,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var format = ScaleLogging.ParseFormat(parse.GetValue(logFormat));
+            var requests = ScaleLogging.ParseRequestLog(parse.GetValue(requestLog));
+            var delay = parse.GetValue(shutdownDelay);
+            var timeout = parse.GetValue(shutdownTimeout);
+            string? error = null;
+            if (format is null)
+            {
+                error = $"--log-format must be auto, text or json, not '{parse.GetValue(logFormat)}'.";
+            }
+            else if (requests is null)
+            {
+                error = $"--request-log must be errors, all or none, not '{parse.GetValue(requestLog)}'.";
+            }
+            else if (!double.IsFinite(delay) || !double.IsFinite(timeout) || delay < 0 || timeout < 0 || delay + timeout > 3600)
+            {
+                error = "--shutdown-delay and --shutdown-timeout are seconds, at least 0, together at most 3600.";
+            }
+
+            if (error is not null)
+            {
+                await Console.Error.WriteLineAsync("scale serve: " + error).ConfigureAwait(false);
+                return 2;
+            }
+
+            var settings = new ServeSettings(TimeSpan.FromSeconds(delay), TimeSpan.FromSeconds(timeout), format!.Value, requests!.Value);
+            return await ServeAsync(parse.GetValue(db)!, parse.GetValue(urls)!, settings, cancellationToken).ConfigureAwait(false);
+        });
         return command;
     }
 
-    public static async Task<int> ServeAsync(string db, string urls, CancellationToken ct)
+    public static async Task<int> ServeAsync(string db, string urls, ServeSettings settings, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         if (string.IsNullOrWhiteSpace(urls))
         {
             await Console.Error.WriteLineAsync("scale serve: --urls must name at least one address, e.g. http://127.0.0.1:8080.").ConfigureAwait(false);
@@ -50,6 +107,10 @@ internal static class ServeCommand
             {
                 Database = db,
                 Urls = urls,
+                ShutdownDelay = settings.ShutdownDelay,
+                ShutdownTimeout = settings.ShutdownTimeout,
+                LogFormat = settings.LogFormat,
+                RequestLog = settings.RequestLog,
                 // A failed start (address in use, unreadable database) is reported below in one line; the host's
                 // own log of it would add a stack trace.
                 ConfigureBuilder = builder => builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),
@@ -78,14 +139,40 @@ internal static class ServeCommand
                 return 2;
             }
 
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            Console.WriteLine($"scale serve: {db} on {string.Join(", ", addresses)} (Ctrl+C stops)");
-            // Returns when Ctrl+C/SIGTERM cancels the token or the host is told to stop, then stops the server gracefully.
+            var addresses = string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
+            var where = ScaleStoreDescription(db);
+            if (ScaleLogging.Resolve(settings.LogFormat) == LogFormat.Json)
+            {
+                // Collectors read every line as JSON: the start line is a log event too.
+                var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Scale.Cli.Serve");
+                LogServing(logger, where, addresses);
+            }
+            else
+            {
+                Console.WriteLine($"scale serve: {where} on {addresses} (Ctrl+C stops)");
+            }
+
+            // Returns when SIGTERM/Ctrl+C (the host's console lifetime) or the token stops the host, after the
+            // graceful shutdown: not ready, the shutdown delay, in-flight requests finished.
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
         }
 
         return 0;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "scale serve: {Database} on {Addresses}")]
+    private static partial void LogServing(ILogger logger, string database, string addresses);
+
+    /// <summary>Never the connection string itself: it may hold a password.</summary>
+    private static string ScaleStoreDescription(string db) => Scale.Store.ScaleStoreFactory.Describe(db);
+
+    private static Option<double> SecondsOption(string name, string variable, TimeSpan fallback, string description) => new(name)
+    {
+        Description = $"{description} Env: {variable}. Default: {fallback.TotalSeconds.ToString(CultureInfo.InvariantCulture)}.",
+        DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            ? seconds
+            : fallback.TotalSeconds,
+    };
 
     private static bool IsConnectionString(string db) => db.Contains('=', StringComparison.Ordinal) || db.Contains("://", StringComparison.Ordinal);
 }

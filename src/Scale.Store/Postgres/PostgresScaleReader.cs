@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
+using Scale.Store.Telemetry;
 
 namespace Scale.Store.Postgres;
 
@@ -220,7 +222,23 @@ internal sealed class PostgresScaleReader : IScaleReader
     public Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken) =>
         ReadAsync(PostgresScaleStore.ReadSummaryAsync, cancellationToken);
 
+    public Task<ReadEndpoint> PingAsync(CancellationToken cancellationToken) => ReadAsync(
+        async (connection, ct) =>
+        {
+            // The schema table: a server that answers but holds no Scale database is not ready either.
+            await PostgresScaleStore.ScalarAsync(connection, null, "SELECT count(*) FROM schema_migrations;", ct).ConfigureAwait(false);
+            return new ReadEndpoint(string.Create(CultureInfo.InvariantCulture, $"{connection.Host}:{connection.Port}"), RoleOf(connection));
+        },
+        cancellationToken);
+
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    /// <summary>
+    /// A standby reports in_hot_standby=on at connect time, and PostgreSQL 14+ reports the change when it is
+    /// promoted, so the role costs no query.
+    /// </summary>
+    private static string RoleOf(NpgsqlConnection connection) =>
+        connection.PostgresParameters.TryGetValue("in_hot_standby", out var standby) && standby == "on" ? StoreMetrics.Replica : StoreMetrics.Primary;
 
     private Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
         ReadAsync(work, keepConnection: false, cancellationToken);
@@ -237,6 +255,7 @@ internal sealed class PostgresScaleReader : IScaleReader
                 async ct =>
                 {
                     var connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    StoreMetrics.RecordRead("postgresql", RoleOf(connection));
                     var kept = false;
                     try
                     {
@@ -256,7 +275,7 @@ internal sealed class PostgresScaleReader : IScaleReader
         }
         catch (Exception ex) when (PostgresConnections.IsTransient(ex))
         {
-            throw new IOException($"No PostgreSQL server at {_connections.Description} answered the read within the retry budget ({ex.Message}).", ex);
+            throw new StoreUnavailableException($"No PostgreSQL server at {_connections.Description} answered the read within the retry budget ({ex.Message}).", ex);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using Scale.Store.Telemetry;
 
 namespace Scale.Store.Sqlite;
 
@@ -185,6 +186,22 @@ internal sealed class SqliteScaleReader : IScaleReader
         return SqliteScaleStore.ReadSummary(connection);
     }
 
+    public async Task<ReadEndpoint> PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        using var command = SqliteScaleStore.Command(connection, null, "SELECT COUNT(*) FROM schema_migrations;");
+        try
+        {
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (SqliteException ex)
+        {
+            throw new StoreUnavailableException($"The database {DataSource} cannot be read: {ex.Message}", ex);
+        }
+
+        return new ReadEndpoint(DataSource, StoreMetrics.Primary);
+    }
+
     public ValueTask DisposeAsync()
     {
         // Pooled connections for this file would keep it open (and locked on some systems) after the app stops.
@@ -199,7 +216,13 @@ internal sealed class SqliteScaleReader : IScaleReader
         try
         {
             await connection.OpenAsync(cancellationToken);
+            StoreMetrics.RecordRead("sqlite", StoreMetrics.Primary);
             return connection;
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync();
+            throw new StoreUnavailableException($"The database {DataSource} cannot be opened: {ex.Message}", ex);
         }
         catch
         {

@@ -117,7 +117,11 @@ public sealed record LegacySimilarSong(
 [JsonSerializable(typeof(LegacySimilarResponse))]
 [JsonSerializable(typeof(Dictionary<string, string[][]>))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ReadinessResponse))]
 internal sealed partial class ScaleJsonContext : JsonSerializerContext;
 
 /// <summary><c>GET /healthz</c>: the process answers, and what it serves.</summary>
 public sealed record HealthResponse(string Status, int Songs, string DataVersion);
+
+/// <summary>/readyz: "ready", "database unavailable" or "stopping"; the reason when not ready; the server that answered and its role ("primary" or "replica").</summary>
+public sealed record ReadinessResponse(string Status, string? Detail, string? Server, string? Role);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Scale.Store;
 using Scale.Web.Catalog;
 using Scale.Web.Pages;
 
@@ -20,14 +21,27 @@ internal static class ErrorResponses
     public static Task WriteExceptionAsync(HttpContext context)
     {
         var status = context.Response.StatusCode;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            return WriteAsync(context, "The database is not reachable right now. Try again in a few seconds.");
+        }
+
         return WriteAsync(context, status >= 500
             ? "The server could not answer this request. It has been logged; try again later."
             : MessageFor(status));
     }
 
-    /// <summary>An exception's status: a malformed or oversized request is the client's (400, 413, ...), the rest 500.</summary>
-    public static int StatusCodeOf(Exception exception) =>
-        exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+    /// <summary>
+    /// An exception's status: a malformed or oversized request is the client's (400, 413, ...), a database that no
+    /// server of answers is temporary (503), the rest 500.
+    /// </summary>
+    public static int StatusCodeOf(Exception exception) => exception switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        StoreUnavailableException => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
 
     private static string MessageFor(int status) => status switch
     {

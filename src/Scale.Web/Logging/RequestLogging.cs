@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Scale.Web.Logging;
+
+/// <summary>
+/// A log line per completed request that matters (see <see cref="RequestLogMode"/>): method, route template, path,
+/// status, duration and trace id. Server errors log as errors, requests slower than
+/// <see cref="ScaleWebOptions.SlowRequestThreshold"/> as warnings; with <see cref="RequestLogMode.All"/> every other
+/// request as information.
+/// </summary>
+internal static partial class RequestLogging
+{
+    public static IApplicationBuilder UseScaleRequestLogging(this IApplicationBuilder app, ScaleWebOptions options)
+    {
+        if (options.RequestLog == RequestLogMode.None)
+        {
+            return app;
+        }
+
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Scale.Web.Requests");
+        var slow = options.SlowRequestThreshold;
+        var all = options.RequestLog == RequestLogMode.All;
+        return app.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var failed = false;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch
+            {
+                failed = true;
+                throw;
+            }
+            finally
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                var status = failed ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+                var level = status >= 500 ? LogLevel.Error
+                    : elapsed >= slow ? LogLevel.Warning
+                    : all ? LogLevel.Information
+                    : LogLevel.None;
+                if (level != LogLevel.None && logger.IsEnabled(level))
+                {
+                    var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
+                    var trace = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier;
+                    var milliseconds = Math.Round(elapsed.TotalMilliseconds, 3);
+                    LogRequest(logger, level, context.Request.Method, route, context.Request.Path.Value ?? "/", status, milliseconds, trace);
+                }
+            }
+        });
+    }
+
+    [LoggerMessage(Message = "{Method} {Route} {Status} in {DurationMs} ms (path {Path}, trace {TraceId})")]
+    private static partial void LogRequest(ILogger logger, LogLevel level, string method, string route, string path, int status, double durationMs, string traceId);
+}
