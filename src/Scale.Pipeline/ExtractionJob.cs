@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Scale.Corpus.Naming;
 using Scale.Corpus.Sources;
 using Scale.Midi;
+using Scale.Pipeline.Telemetry;
 using Scale.Store;
 
 namespace Scale.Pipeline;
@@ -47,6 +48,19 @@ public sealed partial class ExtractionJob
         options ??= new ExtractionJobOptions();
         options.Validate();
         Progress = new ExtractionProgress();
+        var stage = BatchMetrics.StartExtraction(Progress, options.Shard, _time);
+        try
+        {
+            return await RunCoreAsync(source, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            stage.MarkFinished();
+        }
+    }
+
+    private async Task<ExtractionResult> RunCoreAsync(ICorpusSource source, ExtractionJobOptions options, CancellationToken cancellationToken)
+    {
         var started = _time.GetTimestamp();
         var runId = await _store.BeginRunAsync(source.Identity, cancellationToken).ConfigureAwait(false);
         LogRunStarted(_logger, runId, source.Identity);
@@ -73,6 +87,7 @@ public sealed partial class ExtractionJob
             if (finished.Contains(key))
             {
                 Progress.AddSkipped();
+                BatchMetrics.Skipped(1);
                 return false;
             }
 
@@ -293,6 +308,10 @@ public sealed partial class ExtractionJob
             var written = await _store.WriteBatchAsync(runId, batch, completes, stop.Token).ConfigureAwait(false);
             timings.Add(Timings.Stage.Write, begun);
             Progress.AddCommitted(written.Valid, written.Invalid, written.Duplicates, written.Bytes);
+            BatchMetrics.Committed(batch, written, Stopwatch.GetElapsedTime(begun).TotalSeconds);
+            // Read and extract time accrue per file; the metrics get them per batch, so a file costs no metric update.
+            BatchMetrics.Stage("read_wait", timings.TakeUnreported(Timings.Stage.Read));
+            BatchMetrics.Stage("extract", timings.TakeUnreported(Timings.Stage.Extract));
             batch.Clear();
             lastFlush = _time.GetTimestamp();
         }
@@ -330,6 +349,7 @@ public sealed partial class ExtractionJob
     private sealed class Timings
     {
         private readonly long[] _ticks = new long[3];
+        private readonly long[] _reported = new long[3];
 
         public enum Stage
         {
@@ -341,6 +361,15 @@ public sealed partial class ExtractionJob
         public void Add(Stage stage, long since) => Interlocked.Add(ref _ticks[(int)stage], Stopwatch.GetTimestamp() - since);
 
         public double Seconds(Stage stage) => (double)Interlocked.Read(ref _ticks[(int)stage]) / Stopwatch.Frequency;
+
+        /// <summary>Seconds accrued since the last call for <paramref name="stage"/> (one caller: the writer).</summary>
+        public double TakeUnreported(Stage stage)
+        {
+            var now = Interlocked.Read(ref _ticks[(int)stage]);
+            var delta = now - _reported[(int)stage];
+            _reported[(int)stage] = now;
+            return (double)delta / Stopwatch.Frequency;
+        }
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Run {RunId} of {Source} started")]

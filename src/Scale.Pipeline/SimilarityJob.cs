@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Scale.Pipeline.Telemetry;
 using Scale.Similarity;
 using Scale.Store;
 
@@ -48,6 +49,20 @@ public sealed class SimilarityJob
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var started = _time.GetTimestamp();
+        var stage = BatchMetrics.StartSimilarity(this, _time);
+        try
+        {
+            return await RunCoreAsync(options, started, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            BatchMetrics.Stage("similarity", _time.GetElapsedTime(started).TotalSeconds);
+            stage.MarkFinished();
+        }
+    }
+
+    private async Task<SimilarityJobResult> RunCoreAsync(SimilarityOptions options, long started, CancellationToken cancellationToken)
+    {
         var songs = await _store.GetSongSetsAsync(cancellationToken).ConfigureAwait(false);
         var sets = songs.Select(s => s.Instruments).ToArray();
         Interlocked.Exchange(ref _eligible, sets.Count(s => s.Count >= options.MinInstruments));
@@ -126,6 +141,7 @@ public sealed class SimilarityJob
         }
 
         Interlocked.Increment(ref _songsDone);
+        BatchMetrics.SimilarityProgressed();
         return new SimilarSongList(songs[similarities.Song].Key, similarities.Total, rows);
     }
 

@@ -41,7 +41,11 @@ internal static class ExtractCommand
                 return 2;
             }
 
-            return await RunCommand.RunAsync(extraction.Request(parse, spec.Value, null) with { Command = "extract" }, cancellationToken).ConfigureAwait(false);
+            return await extraction.Metrics.RunAsync(
+                parse,
+                "extract",
+                () => RunCommand.RunAsync(extraction.Request(parse, spec.Value, null) with { Command = "extract" }, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

@@ -58,7 +58,9 @@ internal static class RunCommand
             DefaultValueFactory = _ => CorpusSourceOptions.DefaultS3Concurrency,
         };
 
-        public IEnumerable<Option> All => [Source, Names, Db, Workers, Batch, MaxBytes, S3Endpoint, S3Concurrency];
+        public JobMetrics Metrics { get; } = new();
+
+        public IEnumerable<Option> All => [Source, Names, Db, Workers, Batch, MaxBytes, S3Endpoint, S3Concurrency, .. Metrics.All];
 
         public RunRequest Request(ParseResult parse, ShardSpec shard, SimilarityOptions? similarity) => new(
             parse.GetValue(Source)!,
@@ -102,7 +104,7 @@ internal static class RunCommand
                 }
             }
 
-            return await RunAsync(extraction.Request(parse, ShardSpec.All, similarity), cancellationToken).ConfigureAwait(false);
+            return await extraction.Metrics.RunAsync(parse, "run", () => RunAsync(extraction.Request(parse, ShardSpec.All, similarity), cancellationToken), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

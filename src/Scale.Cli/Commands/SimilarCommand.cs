@@ -86,11 +86,12 @@ internal static class SimilarCommand
         {
             Description = "Compute even though some source's extraction (or one of its shards) has not completed.",
         };
+        var metrics = new JobMetrics();
         var command = new Command("similar", "Compute every song's most similar songs (exact, all pairs) and store them, replacing the previous lists. Refuses while an extraction is incomplete.")
         {
             db, workers, allowIncomplete,
         };
-        foreach (var option in options.All)
+        foreach (var option in options.All.Concat(metrics.All))
         {
             command.Options.Add(option);
         }
@@ -104,7 +105,7 @@ internal static class SimilarCommand
                 return 2;
             }
 
-            return await RunAsync(parse.GetValue(db)!, similarity, parse.GetValue(allowIncomplete), cancellationToken).ConfigureAwait(false);
+            return await metrics.RunAsync(parse, "similar", () => RunAsync(parse.GetValue(db)!, similarity, parse.GetValue(allowIncomplete), cancellationToken), cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

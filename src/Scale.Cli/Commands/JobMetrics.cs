@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Globalization;
+using Scale.Pipeline.Telemetry;
+using Scale.Web.Telemetry;
+
+namespace Scale.Cli.Commands;
+
+/// <summary>
+/// <c>--metrics-urls</c> and <c>--metrics-linger</c> of the batch commands (run, extract, similar): while the job
+/// runs, /metrics serves its progress for Prometheus (see docs/observability.md).
+/// </summary>
+internal sealed class JobMetrics
+{
+    public Option<string?> Urls { get; } = new("--metrics-urls")
+    {
+        Description = "Serve Prometheus metrics at <url>/metrics while the job runs (e.g. http://0.0.0.0:9464). Env: SCALE_METRICS_URLS. Default: off.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_METRICS_URLS"),
+    };
+
+    public Option<double> Linger { get; } = new("--metrics-linger")
+    {
+        Description = "Seconds to keep serving /metrics after the job ends, so the last scrape sees the final counts (set it to the scrape interval). Env: SCALE_METRICS_LINGER. Default: 0.",
+        DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("SCALE_METRICS_LINGER"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ? seconds : 0,
+    };
+
+    public IEnumerable<Option> All => [Urls, Linger];
+
+    /// <summary>Runs <paramref name="job"/>, with the metrics server around it when asked for.</summary>
+    public async Task<int> RunAsync(ParseResult parse, string command, Func<Task<int>> job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(job);
+        var urls = parse.GetValue(Urls);
+        var linger = parse.GetValue(Linger);
+        if (!double.IsFinite(linger) || linger < 0 || linger > 3600)
+        {
+            await Console.Error.WriteLineAsync($"scale {command}: --metrics-linger is seconds between 0 and 3600.").ConfigureAwait(false);
+            return 2;
+        }
+
+        BatchMetrics.Command = command;
+        if (string.IsNullOrWhiteSpace(urls))
+        {
+            return await job().ConfigureAwait(false);
+        }
+
+        MetricsServer server;
+        try
+        {
+            server = await MetricsServer.StartAsync(urls, "batch", [BatchMetrics.MeterName], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (CommonOptions.IsUserError(ex) || ex is InvalidOperationException or FormatException)
+        {
+            await Console.Error.WriteLineAsync($"scale {command}: cannot serve metrics at {urls}: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
+            return 2;
+        }
+
+        await using (server.ConfigureAwait(false))
+        {
+            Console.WriteLine($"scale {command}: metrics on {string.Join(", ", server.Addresses.Select(a => a.TrimEnd('/') + ScaleMetrics.EndpointPath))}");
+            var exitCode = await job().ConfigureAwait(false);
+            if (linger > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(linger), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl+C during the linger: stop now; the job already finished.
+                }
+            }
+
+            return exitCode;
+        }
+    }
+}
