@@ -1,4 +1,5 @@
 using System.Text;
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 
 namespace Scale.Cli.Tests;

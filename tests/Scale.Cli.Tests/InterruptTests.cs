@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 
 namespace Scale.Cli.Tests;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 using Scale.Testing.Postgres;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 
 namespace Scale.Cli.Tests;

@@ -1,3 +1,4 @@
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 
 namespace Scale.Cli.Tests;

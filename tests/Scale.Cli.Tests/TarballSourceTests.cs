@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using Scale.Testing;
 using Scale.Cli.Tests.Infrastructure;
 
 namespace Scale.Cli.Tests;

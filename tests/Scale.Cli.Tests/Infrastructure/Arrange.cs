@@ -1,4 +1,5 @@
 using System.Globalization;
+using Scale.Testing;
 
 namespace Scale.Cli.Tests.Infrastructure;
 

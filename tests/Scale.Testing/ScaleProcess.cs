@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Scale.Cli.Tests.Infrastructure;
+namespace Scale.Testing;
 
 /// <summary>What a finished <c>scale</c> process left: its exit code and everything it wrote.</summary>
 public sealed record ScaleRun(int ExitCode, string Stdout, string Stderr)
@@ -181,7 +181,8 @@ public sealed class ScaleProcess : IDisposable
 
     private static string FindDll()
     {
-        // The test assembly lives in artifacts/bin/Scale.Cli.Tests/<config>/; the program in artifacts/bin/Scale.Cli/<config>/.
+        // A test assembly lives in artifacts/bin/<its name>/<config>/; the program in artifacts/bin/Scale.Cli/<config>/
+        // (the test project references Scale.Cli so that it is built).
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Name;
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
