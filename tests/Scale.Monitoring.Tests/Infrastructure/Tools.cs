@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Scale.Monitoring.Tests.Infrastructure;
+
+/// <summary>
+/// Debian's prometheus (with promtool) and prometheus-postgres-exporter: found on PATH, or installed with apt-get
+/// when missing and this process is root (tests/run installs them up front).
+/// </summary>
+public static class Tools
+{
+    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+
+    public static async Task<string> RequireAsync(string command, string package)
+    {
+        if (Find(command) is { } found)
+        {
+            return found;
+        }
+
+        await InstallGate.WaitAsync();
+        try
+        {
+            if (Find(command) is { } installedMeanwhile)
+            {
+                return installedMeanwhile;
+            }
+
+            if (Environment.UserName != "root")
+            {
+                throw new InvalidOperationException($"{command} is missing: install Debian's {package} (sudo apt-get install -y {package}); tests/run does this as root.");
+            }
+
+            var result = await RunAsync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", package], TimeSpan.FromMinutes(5), new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" });
+            return Find(command) ?? throw new InvalidOperationException($"apt-get install {package} did not provide {command}: {result}");
+        }
+        finally
+        {
+            InstallGate.Release();
+        }
+    }
+
+    /// <summary>Runs a program to the end and returns its exit code and output.</summary>
+    public static async Task<ToolResult> RunAsync(string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} did not start.");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} {string.Join(' ', info.ArgumentList)} did not finish within {timeout}.");
+        }
+
+        return new ToolResult(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>A port of 127.0.0.1 that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? Find(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
+            .Select(directory => Path.Join(directory, command))
+            .FirstOrDefault(File.Exists);
+}
+
+public sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+}
