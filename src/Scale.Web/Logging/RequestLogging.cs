@@ -57,6 +57,6 @@ internal static partial class RequestLogging
         });
     }
 
-    [LoggerMessage(Message = "{Method} {Route} {Status} in {DurationMs} ms (path {Path}, trace {TraceId})")]
+    [LoggerMessage(EventId = 1, Message = "{Method} {Route} {Status} in {DurationMs} ms (path {Path}, trace {TraceId})")]
     private static partial void LogRequest(ILogger logger, LogLevel level, string method, string route, string path, int status, double durationMs, string traceId);
 }
