@@ -10,6 +10,9 @@ namespace Scale.Store.Telemetry;
 /// </summary>
 internal sealed class InstrumentedScaleReader(IScaleReader inner, string system) : IScaleReader
 {
+    /// <summary>The reader it times.</summary>
+    public IScaleReader Inner => inner;
+
     public Task<string> GetDataVersionAsync(CancellationToken cancellationToken) =>
         TimeAsync("data_version", inner.GetDataVersionAsync, cancellationToken);
 

@@ -210,7 +210,7 @@ public sealed class PostgresFailoverTests(PostgresClusterFixture postgres, ITest
         await Cluster.StopAsync(Primary, PostgresStopMode.Immediate);
         var clock = Stopwatch.StartNew();
 
-        var error = await Assert.ThrowsAsync<IOException>(() => Reader.GetSongAsync(Fake.Md5("1.mid"), None));
+        var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => Reader.GetSongAsync(Fake.Md5("1.mid"), None));
 
         Report($"no server: a read failed after {clock.Elapsed.TotalSeconds:0.0} s with: {error.Message}");
         Assert.Contains(Database.Name, error.Message, StringComparison.Ordinal);

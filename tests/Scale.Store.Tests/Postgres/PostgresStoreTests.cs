@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using Scale.Store.Postgres;
+using Scale.Store.Telemetry;
 using Scale.Testing.Postgres;
 
 namespace Scale.Store.Tests.Postgres;
@@ -25,7 +26,7 @@ public sealed class PostgresStoreTests(PostgresClusterFixture postgres)
         Assert.StartsWith("postgres://", store.Description, StringComparison.Ordinal);
         Assert.False(File.Exists(db), "a PostgreSQL connection string was taken for a file name");
         await using var reader = ScaleStoreFactory.CreateReader(db);
-        Assert.IsType<PostgresScaleReader>(reader);
+        Assert.IsType<PostgresScaleReader>(Assert.IsType<InstrumentedScaleReader>(reader).Inner);
     }
 
     [Theory]
