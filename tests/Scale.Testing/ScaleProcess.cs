@@ -23,8 +23,8 @@ public sealed record ScaleRun(int ExitCode, string Stdout, string Stderr)
 
 /// <summary>
 /// The real program as a child process: <c>dotnet artifacts/bin/Scale.Cli/&lt;config&gt;/scale.dll ARGS</c>, with
-/// standard input closed, both outputs captured, CI=true (plain progress lines) and no SCALE_*/AWS_* settings
-/// inherited from the test run's environment.
+/// standard input closed, both outputs captured, CI=true (plain progress lines), SCALE_LOG_FORMAT=text unless the
+/// caller says otherwise, and no other SCALE_*/AWS_* settings inherited from the test run's environment.
 /// </summary>
 public sealed class ScaleProcess : IDisposable
 {
@@ -98,6 +98,9 @@ public sealed class ScaleProcess : IDisposable
         startInfo.Environment["CI"] = "true";
         startInfo.Environment["TERM"] = "dumb";
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
+        // Output is redirected here, which would make the batch commands and serve write JSON lines (auto); the
+        // tests read the text form unless they ask for JSON.
+        startInfo.Environment["SCALE_LOG_FORMAT"] = "text";
         if (environment is not null)
         {
             foreach (var (name, value) in environment)

@@ -58,7 +58,7 @@ internal static class RunCommand
             DefaultValueFactory = _ => CorpusSourceOptions.DefaultS3Concurrency,
         };
 
-        public JobMetrics Metrics { get; } = new();
+        public JobTelemetry Metrics { get; } = new();
 
         public IEnumerable<Option> All => [Source, Names, Db, Workers, Batch, MaxBytes, S3Endpoint, S3Concurrency, .. Metrics.All];
 

@@ -86,7 +86,7 @@ internal static class SimilarCommand
         {
             Description = "Compute even though some source's extraction (or one of its shards) has not completed.",
         };
-        var metrics = new JobMetrics();
+        var metrics = new JobTelemetry();
         var command = new Command("similar", "Compute every song's most similar songs (exact, all pairs) and store them, replacing the previous lists. Refuses while an extraction is incomplete.")
         {
             db, workers, allowIncomplete,

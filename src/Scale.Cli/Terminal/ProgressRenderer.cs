@@ -29,7 +29,7 @@ internal sealed class ProgressRenderer
 
     /// <summary>True when standard error is an interactive terminal that can redraw a line.</summary>
     public static bool IsInteractive =>
-        !Console.IsErrorRedirected && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal) &&
+        Console.Out is not JsonLineWriter && !Console.IsErrorRedirected && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal) &&
         string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
 
     /// <summary>Runs <paramref name="work"/> while sampling <paramref name="sample"/> to draw progress.</summary>
@@ -86,7 +86,16 @@ internal sealed class ProgressRenderer
             await Task.WhenAny(running, Task.Delay(PlainInterval)).ConfigureAwait(false);
             if (!running.IsCompleted)
             {
-                await _plain.WriteLineAsync(Line(sample())).ConfigureAwait(false);
+                var snapshot = sample();
+                if (Console.Out is JsonLineWriter json)
+                {
+                    // Progress is information, with its numbers as fields for the collector.
+                    json.WriteEvent(Line(snapshot), Fields(snapshot));
+                }
+                else
+                {
+                    await _plain.WriteLineAsync(Line(snapshot)).ConfigureAwait(false);
+                }
             }
         }
 
@@ -115,6 +124,21 @@ internal sealed class ProgressRenderer
         }
 
         return line;
+    }
+
+    private IEnumerable<KeyValuePair<string, object?>> Fields(ProgressSnapshot s)
+    {
+        yield return new("done", s.Done);
+        yield return new("total", s.Total);
+        yield return new("per_second", s.FilesPerSecond);
+        if (_filesAndBytes)
+        {
+            yield return new("mb_per_second", s.MegabytesPerSecond);
+            yield return new("invalid", s.Invalid);
+        }
+
+        yield return new("eta_seconds", s.Eta?.TotalSeconds);
+        yield return new("unit", _unit);
     }
 
     public static string FormatDuration(TimeSpan t) =>

@@ -1,15 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
+using Scale.Cli.Terminal;
 using Scale.Pipeline.Telemetry;
+using Scale.Web.Logging;
 using Scale.Web.Telemetry;
 
 namespace Scale.Cli.Commands;
 
 /// <summary>
-/// <c>--metrics-urls</c> and <c>--metrics-linger</c> of the batch commands (run, extract, similar): while the job
-/// runs, /metrics serves its progress for Prometheus (see docs/observability.md).
+/// <c>--metrics-urls</c>, <c>--metrics-linger</c> and <c>--log-format</c> of the batch commands (run, extract,
+/// similar): while the job runs, /metrics serves its progress for Prometheus, and with JSON logs every line the
+/// command writes is a JSON object (see docs/observability.md).
 /// </summary>
-internal sealed class JobMetrics
+internal sealed class JobTelemetry
 {
     public Option<string?> Urls { get; } = new("--metrics-urls")
     {
@@ -23,7 +26,13 @@ internal sealed class JobMetrics
         DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("SCALE_METRICS_LINGER"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ? seconds : 0,
     };
 
-    public IEnumerable<Option> All => [Urls, Linger];
+    public Option<string> LogFormat { get; } = new("--log-format")
+    {
+        Description = "Output as text, or json (one object per line, for collectors), or auto (text on a terminal, else json). Env: SCALE_LOG_FORMAT.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_LOG_FORMAT") ?? "auto",
+    };
+
+    public IEnumerable<Option> All => [Urls, Linger, LogFormat];
 
     /// <summary>Runs <paramref name="job"/>, with the metrics server around it when asked for.</summary>
     public async Task<int> RunAsync(ParseResult parse, string command, Func<Task<int>> job, CancellationToken cancellationToken)
@@ -32,6 +41,35 @@ internal sealed class JobMetrics
         ArgumentNullException.ThrowIfNull(job);
         var urls = parse.GetValue(Urls);
         var linger = parse.GetValue(Linger);
+        if (ScaleLogging.ParseFormat(parse.GetValue(LogFormat)) is not { } format)
+        {
+            await Console.Error.WriteLineAsync($"scale {command}: --log-format must be auto, text or json, not '{parse.GetValue(LogFormat)}'.").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (ScaleLogging.Resolve(format) != Scale.Web.Logging.LogFormat.Json)
+        {
+            return await RunWithMetricsAsync(urls, linger, command, job, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        using var info = new JsonLineWriter(stdout, $"scale.{command}", "info");
+        using var errors = new JsonLineWriter(stderr, $"scale.{command}", "error");
+        Console.SetOut(info);
+        Console.SetError(errors);
+        try
+        {
+            return await RunWithMetricsAsync(urls, linger, command, job, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    private static async Task<int> RunWithMetricsAsync(string? urls, double linger, string command, Func<Task<int>> job, CancellationToken cancellationToken)
+    {
         if (!double.IsFinite(linger) || linger < 0 || linger > 3600)
         {
             await Console.Error.WriteLineAsync($"scale {command}: --metrics-linger is seconds between 0 and 3600.").ConfigureAwait(false);
