@@ -107,7 +107,7 @@ public sealed class MonitoringFilesTests
         Assert.True(Has("scale-web.json", "scale:http_error_ratio:rate1m"), "web: error ratio");
         Assert.True(Has("scale-web.json", "histogram_quantile(0.99, sum by (le, http_route)"), "web: p99 by route");
         Assert.True(Has("scale-web.json", "histogram_quantile(0.50, sum by (le, http_route)"), "web: p50 by route");
-        Assert.True(Has("scale-web.json", "histogram_quantile(0.95"), "web: p95");
+        Assert.True(Has("scale-web.json", "histogram_quantile(0.95, sum by (le, http_route)"), "web: p95 by route");
         Assert.True(Has("scale-web.json", "up{job=\"scale-web\"}"), "web: instances up");
         Assert.True(Has("scale-database.json", "pg_stat_activity_count"), "database: connections");
         Assert.True(Has("scale-database.json", "pg_stat_database_xact_commit"), "database: transactions");
