@@ -2,10 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scale.Store;
 using Scale.Web.Api;
-using Microsoft.Extensions.Hosting;
 using Scale.Web.Catalog;
 using Scale.Web.Health;
 using Scale.Web.Http;
@@ -18,8 +18,7 @@ namespace Scale.Web;
 
 /// <summary>
 /// Builds the web app: pages, the JSON API (+ OpenAPI document), the original app's routes, /healthz, /readyz and
-/// /metrics, over one
-/// <see cref="IScaleReader"/> and the in-memory <see cref="SongCatalog"/>. The caller starts it (scale serve) or
+/// /metrics, over one <see cref="IScaleReader"/> and the in-memory <see cref="SongCatalog"/>. The caller starts it (scale serve) or
 /// hosts it in a test server.
 /// </summary>
 public static class ScaleWebApp

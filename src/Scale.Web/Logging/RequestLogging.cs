@@ -28,20 +28,21 @@ internal static partial class RequestLogging
         return app.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var failed = false;
+            int? failedWith = null;
             try
             {
                 await next(context).ConfigureAwait(false);
             }
-            catch
+            catch (Exception ex)
             {
-                failed = true;
+                // The exception handler outside turns it into this status.
+                failedWith = Http.ErrorResponses.StatusCodeOf(ex);
                 throw;
             }
             finally
             {
                 var elapsed = Stopwatch.GetElapsedTime(started);
-                var status = failed ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+                var status = failedWith ?? context.Response.StatusCode;
                 var level = status >= 500 ? LogLevel.Error
                     : elapsed >= slow ? LogLevel.Warning
                     : all ? LogLevel.Information
