@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Scale.Testing;
 
 namespace Scale.Deploy.Tests;
 
@@ -11,7 +12,8 @@ namespace Scale.Deploy.Tests;
 /// </summary>
 public sealed partial class ImageTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Checkout.Root;
+    private static readonly Dictionary<string, string> DotnetEnvironment = new() { ["DOTNET_NOLOGO"] = "1" };
     private static readonly Dockerfile File_ = Dockerfile.Parse(File.ReadAllText(Path.Join(Root, "Dockerfile")));
 
     [Fact]
@@ -84,7 +86,7 @@ public sealed partial class ImageTests
     [Fact]
     public async Task PublishStep_OnTheBuildContext_GivesAProgramThatServes()
     {
-        using var context = new TempFolder();
+        using var context = new TempFolder("scale-image-");
         foreach (var file in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props" })
         {
             File.Copy(Path.Join(Root, file), Path.Join(context.Path, file));
@@ -100,7 +102,7 @@ public sealed partial class ImageTests
             var line = command.Replace("\"$TARGETARCH\"", arch, StringComparison.Ordinal)
                 .Replace("\"$SCALE_COMMIT\"", "image-test", StringComparison.Ordinal)
                 .Replace("-o /app", $"-o {output}", StringComparison.Ordinal);
-            var result = await RunAsync("bash", ["-c", line], context.Path, TimeSpan.FromMinutes(5));
+            var result = await Tools.RunAsync("bash", ["-c", line], TimeSpan.FromMinutes(5), DotnetEnvironment, context.Path);
             Assert.True(result.ExitCode == 0, $"{line}\n{result.Output}");
         }
 
@@ -111,11 +113,11 @@ public sealed partial class ImageTests
         var db = Path.Join(context.Path, "data", "scale.db");
         Directory.CreateDirectory(Path.GetDirectoryName(db)!);
         var corpus = Path.Join(context.Path, "corpus");
-        var synth = await RunAsync("dotnet", [Path.Join(output, "scale.dll"), "synth", "--files", "100", "--out", corpus], context.Path, TimeSpan.FromMinutes(2));
+        var synth = await Tools.RunAsync("dotnet", [Path.Join(output, "scale.dll"), "synth", "--files", "100", "--out", corpus], TimeSpan.FromMinutes(2), DotnetEnvironment, context.Path);
         Assert.True(synth.ExitCode == 0, synth.Output);
-        var run = await RunAsync("dotnet", [Path.Join(output, "scale.dll"), "run", "--source", corpus, "--db", db], context.Path, TimeSpan.FromMinutes(3));
+        var run = await Tools.RunAsync("dotnet", [Path.Join(output, "scale.dll"), "run", "--source", corpus, "--db", db], TimeSpan.FromMinutes(3), DotnetEnvironment, context.Path);
         Assert.True(run.ExitCode == 0, run.Output);
-        var port = FreePort();
+        var port = Tools.FreePort();
         using var serve = Process.Start(new ProcessStartInfo("dotnet", [Path.Join(output, "scale.dll"), "serve"])
         {
             WorkingDirectory = context.Path,
@@ -154,18 +156,18 @@ public sealed partial class ImageTests
     public async Task BuildScript_DryRun_PrintsAMultiArchBuildxCommand_AndPassesShellcheck()
     {
         var script = Path.Join(Root, "deploy", "image", "build.sh");
-        var dry = await RunAsync("bash", [script, "--image", "registry.example/scale", "--tag", "v1", "--push", "--dry-run"], Root, TimeSpan.FromSeconds(30));
+        var dry = await Tools.RunAsync("bash", [script, "--image", "registry.example/scale", "--tag", "v1", "--push", "--dry-run"], TimeSpan.FromSeconds(30), DotnetEnvironment, Root);
         Assert.True(dry.ExitCode == 0, dry.Output);
         Assert.Contains("docker buildx build", dry.Output, StringComparison.Ordinal);
         Assert.Contains("linux/amd64\\,linux/arm64", dry.Output, StringComparison.Ordinal);
         Assert.Contains("--tag registry.example/scale:v1 --push", dry.Output, StringComparison.Ordinal);
         Assert.Contains("SCALE_COMMIT=", dry.Output, StringComparison.Ordinal);
 
-        var load = await RunAsync("bash", [script, "--load", "--dry-run"], Root, TimeSpan.FromSeconds(30));
+        var load = await Tools.RunAsync("bash", [script, "--load", "--dry-run"], TimeSpan.FromSeconds(30), DotnetEnvironment, Root);
         Assert.Equal(2, load.ExitCode);
         Assert.Contains("--load takes one platform", load.Output, StringComparison.Ordinal);
 
-        var shellcheck = await RunAsync("shellcheck", [script, Path.Join(Root, "deploy", "monitoring", "render.sh")], Root, TimeSpan.FromSeconds(60));
+        var shellcheck = await Tools.RunAsync("shellcheck", [script, Path.Join(Root, "deploy", "monitoring", "render.sh")], TimeSpan.FromSeconds(60), DotnetEnvironment, Root);
         Assert.True(shellcheck.ExitCode == 0, shellcheck.Output);
     }
 
@@ -185,54 +187,6 @@ public sealed partial class ImageTests
         foreach (var directory in Directory.GetDirectories(from).Where(d => Path.GetFileName(d) is not ("bin" or "obj")))
         {
             CopySources(directory, Path.Join(to, Path.GetFileName(directory)));
-        }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, IEnumerable<string> arguments, string directory, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(program, arguments) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Join(directory.FullName, "Scale.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Scale.slnx above the test assembly.");
-    }
-
-    private sealed class TempFolder : IDisposable
-    {
-        public string Path { get; } = Directory.CreateTempSubdirectory("scale-image-").FullName;
-
-        public void Dispose()
-        {
-            try
-            {
-                Directory.Delete(Path, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
         }
     }
 }

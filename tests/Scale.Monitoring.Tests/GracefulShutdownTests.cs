@@ -40,7 +40,7 @@ public sealed class GracefulShutdownTests(PostgresClusterFixture postgres, ITest
             defaultSignals: true);
         var web = new Uri($"http://127.0.0.1:{port}/");
         using var probe = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { BaseAddress = web, Timeout = TimeSpan.FromSeconds(5) };
-        await WaitUntilAsync(async () => await StatusAsync(probe, "readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "ready", serve);
+        await Eventually.WaitUntilAsync(async () => await StatusAsync(probe, "readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "ready", serve, poll: TimeSpan.FromMilliseconds(100));
         using var songs = await probe.GetFromJsonAsync<JsonDocument>(new Uri("api/songs?pageSize=5", UriKind.Relative));
         var ids = songs!.RootElement.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToArray();
 
@@ -74,14 +74,14 @@ public sealed class GracefulShutdownTests(PostgresClusterFixture postgres, ITest
 
         using var held = new HttpClient { BaseAddress = web, Timeout = TimeSpan.FromSeconds(60) };
         var heldRequests = Enumerable.Range(0, HeldRequests).Select(i => OutcomeAsync(held, $"songs/{ids[i % ids.Length]}")).ToArray();
-        await WaitUntilAsync(async () => await WaitingOnLockAsync(database) >= HeldRequests, TimeSpan.FromSeconds(20), $"{HeldRequests} queries waiting on the lock");
+        await Eventually.WaitUntilAsync(async () => await WaitingOnLockAsync(database) >= HeldRequests, TimeSpan.FromSeconds(20), $"{HeldRequests} queries waiting on the lock", poll: TimeSpan.FromMilliseconds(100));
         Assert.All(heldRequests, r => Assert.False(r.IsCompleted));
         output.WriteLine($"{await WaitingOnLockAsync(database)} queries waiting on the lock; SIGTERM");
 
         sigtermAt = clock.Elapsed;
         await serve.SignalAsync("TERM");
         // Not ready at once, while still accepting connections during the shutdown delay.
-        await WaitUntilAsync(async () => await StatusAsync(probe, "readyz") == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2), "/readyz 503 after SIGTERM");
+        await Eventually.WaitUntilAsync(async () => await StatusAsync(probe, "readyz") == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2), "/readyz 503 after SIGTERM", poll: TimeSpan.FromMilliseconds(100));
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.False(serve.HasExited, "the server exited with requests still in flight");
         Assert.All(heldRequests, r => Assert.False(r.IsCompleted));
@@ -146,18 +146,4 @@ public sealed class GracefulShutdownTests(PostgresClusterFixture postgres, ITest
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, ScaleProcess? process = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > timeout || process is { HasExited: true })
-            {
-                var detail = process is { HasExited: true } ? "\n" + await process.WaitAsync(TimeSpan.FromSeconds(5)) : string.Empty;
-                Assert.Fail($"Timed out after {timeout.TotalSeconds:F0} s waiting for: {what}{detail}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Scale.Monitoring.Tests.Infrastructure;
+using Scale.Testing;
 using YamlDotNet.RepresentationModel;
 
 namespace Scale.Monitoring.Tests;

@@ -73,11 +73,11 @@ public sealed partial class PrometheusStackTests(PostgresClusterFixture postgres
         using var serve = ScaleProcess.Start(work.Path, ["serve", "--db", database.MultiHostConnectionString("prefer-standby"), "--urls", $"http://127.0.0.1:{webPort}"]);
         var web = new Uri($"http://127.0.0.1:{webPort}/");
         using var http = new HttpClient { BaseAddress = web, Timeout = TimeSpan.FromSeconds(10) };
-        await WaitUntilAsync(async () => (await ReadyzAsync(http)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "scale serve ready", serve);
+        await Eventually.WaitUntilAsync(async () => (await ReadyzAsync(http)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "scale serve ready", serve);
         await using var traffic = await Traffic.StartAsync(web, TimeSpan.FromMilliseconds(25));
         Log("serving, traffic at 40 requests/s");
 
-        await WaitUntilAsync(
+        await Eventually.WaitUntilAsync(
             async () => (await prometheus.TargetsAsync()).Where(t => t.Job != "scale-batch").All(t => t.Health == "up"),
             TimeSpan.FromSeconds(30),
             "web and exporter targets up");
@@ -93,8 +93,8 @@ public sealed partial class PrometheusStackTests(PostgresClusterFixture postgres
 
         var broken = clock.Elapsed;
         Log("database stopped");
-        await WaitUntilAsync(async () => (await ReadyzAsync(http)) is { Status: HttpStatusCode.ServiceUnavailable, Body: var body } && body.Contains("database unavailable", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "/readyz 503");
-        await WaitUntilAsync(async () => (await prometheus.AlertsAsync()).GetValueOrDefault("ScaleWebHighErrorRatio") == "firing", AlertTimeout, "ScaleWebHighErrorRatio firing");
+        await Eventually.WaitUntilAsync(async () => (await ReadyzAsync(http)) is { Status: HttpStatusCode.ServiceUnavailable, Body: var body } && body.Contains("database unavailable", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "/readyz 503");
+        await Eventually.WaitUntilAsync(async () => (await prometheus.AlertsAsync()).GetValueOrDefault("ScaleWebHighErrorRatio") == "firing", AlertTimeout, "ScaleWebHighErrorRatio firing");
         Log($"ScaleWebHighErrorRatio firing {(clock.Elapsed - broken).TotalSeconds:F0} s after the database stopped; traffic: {traffic}");
 
         // Heal it.
@@ -107,8 +107,8 @@ public sealed partial class PrometheusStackTests(PostgresClusterFixture postgres
         await cluster.WaitForReplicaStreamingAsync();
         var healed = clock.Elapsed;
         Log("database started again");
-        await WaitUntilAsync(async () => (await ReadyzAsync(http)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "/readyz 200 again");
-        await WaitUntilAsync(async () => !(await prometheus.AlertsAsync()).ContainsKey("ScaleWebHighErrorRatio"), TimeSpan.FromSeconds(150), "ScaleWebHighErrorRatio resolved");
+        await Eventually.WaitUntilAsync(async () => (await ReadyzAsync(http)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "/readyz 200 again");
+        await Eventually.WaitUntilAsync(async () => !(await prometheus.AlertsAsync()).ContainsKey("ScaleWebHighErrorRatio"), TimeSpan.FromSeconds(150), "ScaleWebHighErrorRatio resolved");
         Log($"ScaleWebHighErrorRatio resolved {(clock.Elapsed - healed).TotalSeconds:F0} s after the database came back");
         await traffic.StopAsync();
         Log($"traffic: {traffic}");
@@ -168,21 +168,6 @@ public sealed partial class PrometheusStackTests(PostgresClusterFixture postgres
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return (0, ex.Message);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, ScaleProcess? process = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > timeout || process is { HasExited: true })
-            {
-                var detail = process is { HasExited: true } ? "\n" + await process.WaitAsync(TimeSpan.FromSeconds(5)) : string.Empty;
-                Assert.Fail($"Timed out after {timeout.TotalSeconds:F0} s waiting for: {what}{detail}");
-            }
-
-            await Task.Delay(500);
         }
     }
 

@@ -187,17 +187,9 @@ public sealed class ScaleProcess : IDisposable
         // A test assembly lives in artifacts/bin/<its name>/<config>/; the program in artifacts/bin/Scale.Cli/<config>/
         // (the test project references Scale.Cli so that it is built).
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Name;
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Join(directory.FullName, "Scale.slnx")))
-            {
-                var dll = Path.Join(directory.FullName, "artifacts", "bin", "Scale.Cli", configuration, "scale.dll");
-                return File.Exists(dll)
-                    ? dll
-                    : throw new InvalidOperationException($"The program is not built: '{dll}' is missing.");
-            }
-        }
-
-        throw new InvalidOperationException($"No folder with Scale.slnx above '{AppContext.BaseDirectory}'.");
+        var dll = Path.Join(Checkout.Root, "artifacts", "bin", "Scale.Cli", configuration, "scale.dll");
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"The program is not built: '{dll}' is missing.");
     }
 }

@@ -13,20 +13,3 @@ public sealed class Disposables(IEnumerable<IDisposable> items) : IDisposable
         }
     }
 }
-
-/// <summary>A temporary folder, deleted on disposal.</summary>
-public sealed class TempFolder(string prefix) : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}

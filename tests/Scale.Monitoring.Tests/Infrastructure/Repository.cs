@@ -1,22 +1,11 @@
+using Scale.Testing;
+
 namespace Scale.Monitoring.Tests.Infrastructure;
 
-/// <summary>Paths in the checkout the tests run from.</summary>
+/// <summary>The monitoring files in the checkout the tests run from.</summary>
 public static class Repository
 {
-    private static readonly Lazy<string> RootPath = new(() =>
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Join(directory.FullName, "Scale.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No folder with Scale.slnx above '{AppContext.BaseDirectory}'.");
-    });
-
-    public static string Root => RootPath.Value;
+    public static string Root => Checkout.Root;
 
     public static string Monitoring => Path.Join(Root, "deploy", "monitoring");
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Scale.Testing;
 
 namespace Scale.Monitoring.Tests.Infrastructure;
 
@@ -36,24 +37,7 @@ public sealed class ServerProcess : IDisposable
 
     public static ServerProcess Start(string name, string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} did not start.");
+        var process = Process.Start(Tools.StartInfo(program, arguments, environment)) ?? throw new InvalidOperationException($"{program} did not start.");
         process.StandardInput.Close();
         return new ServerProcess(name, process);
     }

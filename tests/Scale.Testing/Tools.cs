@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Scale.Monitoring.Tests.Infrastructure;
+namespace Scale.Testing;
 
 /// <summary>
-/// Debian's prometheus (with promtool) and prometheus-postgres-exporter: found on PATH, or installed with apt-get
-/// when missing and this process is root (tests/run installs them up front).
+/// Programs the tests run: found on PATH, or installed from Debian's packages with apt-get when missing and this
+/// process is root (tests/run installs them up front); run to the end with their output; free loopback ports.
 /// </summary>
 public static class Tools
 {
@@ -42,25 +42,14 @@ public static class Tools
     }
 
     /// <summary>Runs a program to the end and returns its exit code and output.</summary>
-    public static async Task<ToolResult> RunAsync(string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<ToolResult> RunAsync(
+        string program,
+        IEnumerable<string> arguments,
+        TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-
+        var info = StartInfo(program, arguments, environment, workingDirectory);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} did not start.");
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
@@ -79,6 +68,30 @@ public static class Tools
         return new ToolResult(process.ExitCode, await output, await error);
     }
 
+    /// <summary>How the tests start a program: outputs redirected, standard input to be closed, extra environment.</summary>
+    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = workingDirectory ?? string.Empty,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        return info;
+    }
+
     /// <summary>A port of 127.0.0.1 that was free a moment ago.</summary>
     public static int FreePort()
     {
@@ -95,5 +108,25 @@ public static class Tools
 
 public sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
 {
+    /// <summary>Both outputs, for messages and searches.</summary>
+    public string Output => Stdout + Stderr;
+
     public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+}
+
+/// <summary>A temporary folder, deleted on disposal.</summary>
+public sealed class TempFolder(string prefix) : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
 }
