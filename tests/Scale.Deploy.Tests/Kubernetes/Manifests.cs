@@ -36,7 +36,7 @@ public sealed class Manifests
 
     public static async Task<Manifests> RenderAsync(string kustomizationUnderDeploy)
     {
-        var kubectl = await Tools.RequireAsync("kubectl", "kubectl");
+        var kubectl = await Kubectl.FindAsync();
         var directory = Path.Join(Checkout.Root, "deploy", kustomizationUnderDeploy);
         var rendered = await Tools.RunAsync(kubectl, ["kustomize", directory], TimeSpan.FromMinutes(1));
         if (rendered.ExitCode != 0)
@@ -97,5 +97,31 @@ public sealed class Manifests
         }
 
         return true;
+    }
+}
+
+/// <summary>
+/// kubectl with a kustomize of version 5 or later inside (the manifests use its `labels` and `patches` fields).
+/// Debian 12's own kubernetes-client is 1.20 with kustomize 2, too old, so it is not installed as a fallback.
+/// </summary>
+public static class Kubectl
+{
+    private static readonly Lazy<Task<string>> Found = new(LocateAsync);
+
+    public static Task<string> FindAsync() => Found.Value;
+
+    private static async Task<string> LocateAsync()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
+            .Select(directory => Path.Join(directory, "kubectl")).FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("kubectl is missing: the deployment tests render manifests with `kubectl kustomize` (kubectl >= 1.27, kustomize 5): https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/");
+        var version = await Tools.RunAsync(path, ["version", "--client"], TimeSpan.FromSeconds(30));
+        var kustomize = System.Text.RegularExpressions.Regex.Match(version.Stdout, @"Kustomize Version: v(\d+)");
+        if (!kustomize.Success || int.Parse(kustomize.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 5)
+        {
+            throw new InvalidOperationException($"{path} embeds kustomize older than v5 ({version.Output.Trim()}); install kubectl >= 1.27: https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/");
+        }
+
+        return path;
     }
 }
