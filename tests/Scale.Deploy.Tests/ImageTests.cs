@@ -108,6 +108,8 @@ public sealed partial class ImageTests
 
         Assert.True(File.Exists(Path.Join(output, "scale.dll")));
         Assert.False(File.Exists(Path.Join(output, "scale")), "UseAppHost=false: the image starts dotnet /app/scale.dll");
+        // IRSA on EKS: the AWS SDK loads its STS client by name to trade the pod's web identity token for credentials.
+        Assert.True(File.Exists(Path.Join(output, "AWSSDK.SecurityToken.dll")), "AWSSDK.SecurityToken is published (IRSA)");
 
         // The program as the image runs it: dotnet /app/scale.dll serve, its environment from the Dockerfile.
         var db = Path.Join(context.Path, "data", "scale.db");
