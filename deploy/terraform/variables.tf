@@ -171,7 +171,7 @@ variable "corpus_bucket_versioning" {
 }
 
 variable "force_destroy_bucket" {
-  description = "Let `terraform destroy` delete the corpus bucket with the objects (and versions) still in it. Off by default so that the corpus is not lost by accident; the teardown script sets it to true explicitly."
+  description = "Let `terraform destroy` delete the corpus bucket with the objects (and versions) still in it. Off by default so that the corpus is not lost by accident; the teardown script sets it to true explicitly. The provider deletes with the value in the state, so apply it (terraform apply -target=aws_s3_bucket.corpus -var force_destroy_bucket=true) before destroy."
   type        = bool
   default     = false
 }
