@@ -116,6 +116,8 @@ module "eks" {
   addons = {
     vpc-cni = {
       before_compute = true
+      # Enforce Kubernetes NetworkPolicies (deploy/k8s/base/network-policies.yaml) with the CNI's eBPF agent.
+      configuration_values = jsonencode({ enableNetworkPolicy = "true" })
     }
     eks-pod-identity-agent = {
       before_compute = true

@@ -52,3 +52,8 @@ output "kubeconfig_command" {
   description = "Command that writes a kubeconfig entry for the cluster."
   value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}"
 }
+
+output "image_repository" {
+  description = "The ECR repository URL Scale's image is pushed to (deploy/up.sh tags it with the commit)."
+  value       = aws_ecr_repository.scale.repository_url
+}

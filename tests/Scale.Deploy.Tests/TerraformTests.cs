@@ -44,6 +44,17 @@ public sealed partial class TerraformTests(TerraformConfig config, ITestOutputHe
     }
 
     [Fact]
+    public void ImageRepository_HasImmutableTags_ScansOnPush_AndIsEncrypted()
+    {
+        var repository = config.Resource("aws_ecr_repository", "scale");
+        Assert.Equal("${var.name}", Text(repository, "name"));
+        Assert.Equal("IMMUTABLE", Text(repository, "image_tag_mutability"));
+        Assert.Equal(JsonValueKind.True, repository.GetProperty("image_scanning_configuration")[0].GetProperty("scan_on_push").ValueKind);
+        Assert.Equal("AES256", Text(repository.GetProperty("encryption_configuration")[0], "encryption_type"));
+        Assert.Equal("${aws_ecr_repository.scale.name}", Text(config.Resource("aws_ecr_lifecycle_policy", "scale"), "repository"));
+    }
+
+    [Fact]
     public async Task Outputs_EachHasADescription_AndTheContractOutputsExist()
     {
         var outputs = config.Named("output");
@@ -54,6 +65,7 @@ public sealed partial class TerraformTests(TerraformConfig config, ITestOutputHe
         Assert.Equal("${local.azs}", Value("availability_zones"));
         Assert.Equal("${aws_s3_bucket.corpus.id}", Value("corpus_bucket"));
         Assert.Equal("aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}", Value("kubeconfig_command"));
+        Assert.Equal("${aws_ecr_repository.scale.repository_url}", Value("image_repository"));
         var role = await BatchRoleAsync();
         Assert.Equal($"${{aws_iam_role.{role}.arn}}", Value("batch_role_arn"));
 
@@ -159,6 +171,8 @@ public sealed partial class TerraformTests(TerraformConfig config, ITestOutputHe
             addons.EnumerateObject().Select(a => a.Name).ToHashSet(StringComparer.Ordinal));
         // Nodes need the CNI to become Ready: it is created before them.
         Assert.Equal(JsonValueKind.True, addons.GetProperty("vpc-cni").GetProperty("before_compute").ValueKind);
+        // The manifests' NetworkPolicies are only enforced when the CNI's policy agent is on.
+        Assert.Equal("${jsonencode({ enableNetworkPolicy = \"true\" })}", Text(addons.GetProperty("vpc-cni"), "configuration_values"));
 
         // The EBS CSI driver has its own IRSA role with the AWS managed driver policy.
         var ebsRole = await ReferencedAsync(Text(addons.GetProperty("aws-ebs-csi-driver"), "service_account_role_arn")!, "aws_iam_role", "arn");
