@@ -9,7 +9,7 @@
 #   --yes       do not ask for confirmation (needed without a terminal: the database and the corpus are deleted)
 set -euo pipefail
 script_name="deploy/down.sh"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 env=""
@@ -17,7 +17,7 @@ yes=false
 region="${AWS_REGION:-eu-west-1}"
 name="scale"
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

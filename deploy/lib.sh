@@ -7,7 +7,7 @@ deploy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 repo_root="$(cd "$deploy_dir/.." && pwd)"
 terraform_dir="$deploy_dir/terraform"
-# shellcheck source=k8s/helm/charts.env
+# shellcheck source-path=SCRIPTDIR source=k8s/helm/charts.env
 source "$deploy_dir/k8s/helm/charts.env"
 
 dry_run=false
@@ -96,11 +96,11 @@ require_local_context() {
   esac
 }
 
-# Writes the deploy-time layer over an overlay: the image, and for the batch Jobs the corpus address, region and
+# Writes the deploy-time layer over an overlay (APP_OVERLAY: the environment's, or eks-backup): the image, and for the batch Jobs the corpus address, region and
 # IRSA role. Kept under deploy/.generated (ignored by git), so `kubectl kustomize deploy/.generated/<env>/app`
 # shows exactly what was applied.
 write_generated_kustomizations() {
-  local env="$1" image_name="$2" image_tag="$3" source="$4" region="$5" role_arn="$6"
+  local env="$1" app_overlay="$2" image_name="$3" image_tag="$4" source="$5" region="$6" role_arn="$7"
   local out="$deploy_dir/.generated/$env"
   mkdir -p "$out/app" "$out/batch"
   cat >"$out/app/kustomization.yaml" <<YAML
@@ -108,7 +108,7 @@ write_generated_kustomizations() {
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - ../../../k8s/overlays/$env
+  - ../../../k8s/overlays/$app_overlay
 images:
   - name: scale
     newName: $image_name

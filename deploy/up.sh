@@ -12,11 +12,12 @@
 #   --corpus-prefix P    (eks) where the corpus is in the bucket (default: lmd_full)
 #   --region R           (eks) AWS region (default: eu-west-1, or AWS_REGION)
 #   --name N             (eks) name of the cluster and everything around it (default: scale)
+#   --backups            (eks) daily EBS snapshots of PostgreSQL (deploy/k8s/components/backup)
 #   --skip-batch         deploy without running the batch Jobs
 #   --job-timeout S      seconds to wait for each batch Job (default: 21600)
 set -euo pipefail
 script_name="deploy/up.sh"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 env=""
@@ -26,9 +27,10 @@ corpus_prefix="lmd_full"
 region="${AWS_REGION:-eu-west-1}"
 name="scale"
 skip_batch=false
+backups=false
 job_timeout=21600
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --region) region="${2:-}"; shift 2 ;;
     --name) name="${2:-}"; shift 2 ;;
     --skip-batch) skip_batch=true; shift ;;
+    --backups) backups=true; shift ;;
     --job-timeout) job_timeout="${2:-}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; fail "unknown option '$1'" ;;
@@ -53,6 +56,7 @@ esac
 if [[ -n "$image" && "$image" != *:* ]]; then fail "--image must name a tag (REPO:TAG), got '$image'"; fi
 if [[ -n "$image" && "$image" == *:latest ]]; then fail "--image must be pinned to a version, not ':latest'"; fi
 if [[ -n "$corpus" && "$env" != eks ]]; then fail "--corpus is for --env eks (the local corpus is synthetic)"; fi
+if $backups && [[ "$env" != eks ]]; then fail "--backups is for --env eks (EBS volume snapshots)"; fi
 if [[ -n "$corpus" && ! -d "$corpus" ]] && ! $dry_run; then fail "--corpus '$corpus' is not a folder"; fi
 [[ "$job_timeout" =~ ^[0-9]+$ ]] || fail "--job-timeout must be a number of seconds, got '$job_timeout'"
 
@@ -150,7 +154,9 @@ run helm upgrade --install kube-prometheus-stack "prometheus-community/$PROMETHE
 step "Scale: web, PostgreSQL (3 instances), monitoring objects, kube-monkey, network policies (overlay $env)"
 source_url=""
 [[ "$env" == eks ]] && source_url="s3://$bucket/$corpus_prefix"
-write_generated_kustomizations "$env" "$image_name" "$image_tag" "$source_url" "$region" "$role_arn"
+app_overlay="$env"
+$backups && app_overlay="eks-backup"
+write_generated_kustomizations "$env" "$app_overlay" "$image_name" "$image_tag" "$source_url" "$region" "$role_arn"
 run kubectl apply --server-side -f "$deploy_dir/.generated/$env/app.yaml"
 run kubectl -n scale wait cluster/scale-db --for=condition=Ready --timeout=20m
 run kubectl -n scale rollout status deployment/scale-web --timeout=10m

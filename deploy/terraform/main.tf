@@ -127,6 +127,8 @@ module "eks" {
     aws-ebs-csi-driver = {
       service_account_role_arn = aws_iam_role.ebs_csi.arn
     }
+    # VolumeSnapshots of EBS volumes: the optional daily PostgreSQL backups (deploy/k8s/components/backup).
+    snapshot-controller = {}
   }
 
   # One node group per zone, each in that zone's private subnet only: a zone's capacity is its own node group, so

@@ -14,7 +14,7 @@ namespace Scale.Deploy.Tests;
 public sealed class DeployScriptTests : IDisposable
 {
     private static readonly string Root = Checkout.Root;
-    private static readonly string[] BaseTools = ["bash", "kubectl", "git", "sed", "grep", "head", "cat", "mkdir", "dirname", "rm", "tr", "base64", "sleep", "env"];
+    private static readonly string[] BaseTools = ["bash", "kubectl", "git", "sed", "grep", "head", "cat", "mkdir", "dirname", "rm", "tr", "base64", "sleep", "env", "awk"];
     private readonly TempFolder _work = new("scale-deploy-scripts");
 
     public void Dispose() => _work.Dispose();
@@ -39,7 +39,7 @@ public sealed class DeployScriptTests : IDisposable
     [Fact]
     public async Task UpDryRun_Eks_PrintsEveryStepInOrder_AndRendersTheDeployTimeManifests()
     {
-        var result = await RunAsync("up.sh", ["--env", "eks", "--dry-run", "--corpus", "/data/lmd_full"], BaseTools);
+        var result = await RunAsync("up.sh", ["--env", "eks", "--dry-run", "--corpus", "/data/lmd_full", "--backups"], BaseTools);
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains("Dry run: nothing below is done.", result.Stdout, StringComparison.Ordinal);
@@ -69,6 +69,7 @@ public sealed class DeployScriptTests : IDisposable
         Assert.Equal("s3://<corpus_bucket>/lmd_full", settings["SCALE_SOURCE"]);
         Assert.Equal("<region>", settings["AWS_REGION"]);
         Assert.Contains(app.All<k8s.Models.V1Service>(), s => s.Spec.Type == "LoadBalancer");
+        Assert.Single(app.All<CnpgScheduledBackup>());
     }
 
     [Fact]
@@ -131,6 +132,7 @@ public sealed class DeployScriptTests : IDisposable
     [InlineData(new[] { "--env", "eks", "--image", "scale" }, "--image must name a tag")]
     [InlineData(new[] { "--env", "local", "--corpus", "/tmp" }, "--corpus is for --env eks")]
     [InlineData(new[] { "--env", "eks", "--frobnicate" }, "unknown option '--frobnicate'")]
+    [InlineData(new[] { "--env", "local", "--backups" }, "--backups is for --env eks")]
     public async Task Up_RejectsBadOptions_WithAClearMessage(string[] arguments, string message)
     {
         var result = await RunAsync("up.sh", arguments, BaseTools);

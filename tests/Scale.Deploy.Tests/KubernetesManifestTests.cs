@@ -20,11 +20,11 @@ public sealed partial class KubernetesManifestTests
 
     public static TheoryData<string> BatchOverlays => new() { "k8s/overlays/eks/batch", "k8s/overlays/local/batch" };
 
-    public static TheoryData<string> Deployables => new() { "k8s/overlays/eks", "k8s/overlays/local", "k8s/overlays/eks/batch", "k8s/overlays/local/batch" };
+    public static TheoryData<string> Deployables => new() { "k8s/overlays/eks", "k8s/overlays/eks-backup", "k8s/overlays/local", "k8s/overlays/eks/batch", "k8s/overlays/local/batch" };
 
     public static TheoryData<string> EveryKustomization => new()
     {
-        "k8s/base", "k8s/batch", "monitoring", "k8s/overlays/eks", "k8s/overlays/local", "k8s/overlays/eks/batch", "k8s/overlays/local/batch",
+        "k8s/base", "k8s/batch", "monitoring", "k8s/overlays/eks", "k8s/overlays/eks-backup", "k8s/overlays/local", "k8s/overlays/eks/batch", "k8s/overlays/local/batch",
     };
 
     [Theory]
@@ -36,9 +36,14 @@ public sealed partial class KubernetesManifestTests
         Assert.NotEmpty(manifests.Objects);
         Assert.Equal(Regex.Count(manifests.Yaml, "^kind: ", RegexOptions.Multiline), manifests.Objects.Count);
         Assert.All(manifests.All<CnpgCluster>(), cluster => Assert.Empty(cluster.Validate()));
-        // Everything namespaced lands in "scale".
-        Assert.All(manifests.Objects.OfType<k8s.IKubernetesObject<V1ObjectMeta>>().Where(o => o is not (V1Namespace or V1ClusterRole or V1ClusterRoleBinding or V1StorageClass)),
-            o => Assert.True(kustomization == "monitoring" || o.Metadata.NamespaceProperty == "scale", $"{o.Kind}/{o.Metadata.Name} is in namespace '{o.Metadata.NamespaceProperty}'"));
+        Assert.All(manifests.All<CnpgScheduledBackup>(), backup => Assert.Empty(backup.Validate()));
+        // Everything namespaced lands in "scale"; nothing cluster-wide carries a namespace.
+        foreach (var o in manifests.Objects.OfType<k8s.IKubernetesObject<V1ObjectMeta>>())
+        {
+            var clusterWide = o is V1Namespace or V1ClusterRole or V1ClusterRoleBinding or V1StorageClass or VolumeSnapshotClass;
+            Assert.True(clusterWide ? o.Metadata.NamespaceProperty is null : kustomization == "monitoring" || o.Metadata.NamespaceProperty == "scale",
+                $"{o.Kind}/{o.Metadata.Name} is in namespace '{o.Metadata.NamespaceProperty}'");
+        }
     }
 
     [Fact]
@@ -432,6 +437,22 @@ public sealed partial class KubernetesManifestTests
         var files = Directory.GetFiles(Path.Join(Checkout.Root, "deploy", "monitoring", "dashboards"), "*.json");
         Assert.Equal(files.Select(Path.GetFileName).Order(StringComparer.Ordinal), dashboards.Data.Keys.Order(StringComparer.Ordinal));
         Assert.All(files, file => Assert.Equal(File.ReadAllText(file), dashboards.Data[Path.GetFileName(file)]));
+    }
+
+    [Fact]
+    public async Task Backups_AreDailyVolumeSnapshotsFromAReplica_OnlyWhereAsked()
+    {
+        var withBackups = await Manifests.RenderAsync("k8s/overlays/eks-backup");
+        var cluster = withBackups.Named<CnpgCluster>("scale-db");
+        var snapshotClass = withBackups.Named<VolumeSnapshotClass>(cluster.Spec.Backup?.VolumeSnapshot?.ClassName ?? "(none)");
+        Assert.Equal("ebs.csi.aws.com", snapshotClass.Driver);
+        var scheduled = Assert.Single(withBackups.All<CnpgScheduledBackup>());
+        Assert.Equal(("scale-db", "volumeSnapshot", "prefer-standby"), (scheduled.Spec.Cluster.Name, scheduled.Spec.Method, scheduled.Spec.Target));
+        // Apart from the backups, the same objects as the EKS overlay.
+        var eks = await Manifests.RenderAsync("k8s/overlays/eks");
+        Assert.Null(eks.Named<CnpgCluster>("scale-db").Spec.Backup);
+        Assert.Empty(eks.All<CnpgScheduledBackup>());
+        Assert.Equal(eks.Objects.Count + 2, withBackups.Objects.Count);
     }
 
     [Fact]

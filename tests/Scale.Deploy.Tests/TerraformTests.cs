@@ -167,7 +167,7 @@ public sealed partial class TerraformTests(TerraformConfig config, ITestOutputHe
         Assert.Equal(JsonValueKind.True, eks.GetProperty("enable_irsa").ValueKind);
 
         var addons = eks.GetProperty("addons");
-        Assert.Superset(new HashSet<string>(["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"], StringComparer.Ordinal),
+        Assert.Superset(new HashSet<string>(["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "snapshot-controller"], StringComparer.Ordinal),
             addons.EnumerateObject().Select(a => a.Name).ToHashSet(StringComparer.Ordinal));
         // Nodes need the CNI to become Ready: it is created before them.
         Assert.Equal(JsonValueKind.True, addons.GetProperty("vpc-cni").GetProperty("before_compute").ValueKind);

@@ -48,6 +48,63 @@ public sealed class CnpgClusterSpec
     public CnpgAffinity? Affinity { get; set; }
     public IList<V1TopologySpreadConstraint>? TopologySpreadConstraints { get; set; }
     public CnpgEmbeddedMetadata? InheritedMetadata { get; set; }
+    public CnpgBackupConfiguration? Backup { get; set; }
+}
+
+public sealed class CnpgBackupConfiguration
+{
+    public CnpgVolumeSnapshotConfiguration? VolumeSnapshot { get; set; }
+}
+
+public sealed class CnpgVolumeSnapshotConfiguration
+{
+    public string? ClassName { get; set; }
+    public bool? Online { get; set; }
+    public string? SnapshotOwnerReference { get; set; }
+}
+
+/// <summary>CloudNativePG's ScheduledBackup: a Backup of a Cluster on a six-field (seconds first) cron schedule.</summary>
+public sealed class CnpgScheduledBackup : IKubernetesObject<V1ObjectMeta>
+{
+    public string ApiVersion { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public V1ObjectMeta Metadata { get; set; } = new();
+    public CnpgScheduledBackupSpec Spec { get; set; } = new();
+
+    public IEnumerable<string> Validate()
+    {
+        if (Spec.Schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6) yield return $"schedule '{Spec.Schedule}' needs 6 fields (seconds first)";
+        if (Spec.Method is not (null or "barmanObjectStore" or "volumeSnapshot" or "plugin")) yield return $"method '{Spec.Method}'";
+        if (Spec.Target is not (null or "primary" or "prefer-standby")) yield return $"target '{Spec.Target}'";
+        if (Spec.BackupOwnerReference is not (null or "none" or "self" or "cluster")) yield return $"backupOwnerReference '{Spec.BackupOwnerReference}'";
+    }
+}
+
+public sealed class CnpgScheduledBackupSpec
+{
+    public string Schedule { get; set; } = "";
+    public bool? Immediate { get; set; }
+    public bool? Suspend { get; set; }
+    public string? Method { get; set; }
+    public string? Target { get; set; }
+    public string? BackupOwnerReference { get; set; }
+    public CnpgLocalObjectReference Cluster { get; set; } = new();
+}
+
+public sealed class CnpgLocalObjectReference
+{
+    public string Name { get; set; } = "";
+}
+
+/// <summary>The CSI external snapshotter's VolumeSnapshotClass (snapshot.storage.k8s.io/v1), cluster-wide.</summary>
+public sealed class VolumeSnapshotClass : IKubernetesObject<V1ObjectMeta>
+{
+    public string ApiVersion { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public V1ObjectMeta Metadata { get; set; } = new();
+    public string Driver { get; set; } = "";
+    public string DeletionPolicy { get; set; } = "";
+    public IDictionary<string, string>? Parameters { get; set; }
 }
 
 public sealed class CnpgBootstrap
@@ -183,6 +240,8 @@ public static class CustomResourceTypes
     public static readonly IReadOnlyDictionary<string, Type> ByApiVersionAndKind = new Dictionary<string, Type>
     {
         ["postgresql.cnpg.io/v1/Cluster"] = typeof(CnpgCluster),
+        ["postgresql.cnpg.io/v1/ScheduledBackup"] = typeof(CnpgScheduledBackup),
+        ["snapshot.storage.k8s.io/v1/VolumeSnapshotClass"] = typeof(VolumeSnapshotClass),
         ["monitoring.coreos.com/v1/ServiceMonitor"] = typeof(ServiceMonitor),
         ["monitoring.coreos.com/v1/PodMonitor"] = typeof(PodMonitor),
         ["monitoring.coreos.com/v1/PrometheusRule"] = typeof(PrometheusRule),
