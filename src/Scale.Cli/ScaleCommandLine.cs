@@ -18,6 +18,7 @@ internal static class ScaleCommandLine
             ServeCommand.Create(),
             DbCommand.Create(),
             DemoCommand.Create(),
+            LoadCommand.Create(),
         };
         return root;
     }
