@@ -24,6 +24,7 @@ public sealed class LoadGenerator : IDisposable
     private readonly HttpClient _client;
     private readonly object _gate = new();
     private readonly LongHistogram _total = NewHistogram();
+    private readonly LongHistogram _lateness = NewHistogram();
     private readonly Dictionary<int, SecondAccumulator> _seconds = [];
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
     private readonly Dictionary<int, long> _statusCodes = [];
@@ -102,6 +103,7 @@ public sealed class LoadGenerator : IDisposable
                 Dropped = _dropped,
                 Late = _late,
                 MaxLateness = TimeSpan.FromTicks(_maxLatenessTicks),
+                Lateness = LatencySummary.From(_lateness),
                 Errors = new Dictionary<string, long>(_errors, StringComparer.Ordinal),
                 StatusCodes = new Dictionary<int, long>(_statusCodes),
                 Latency = LatencySummary.From(_total),
@@ -112,7 +114,29 @@ public sealed class LoadGenerator : IDisposable
         }
     }
 
-    private async Task<long> RunOpenAsync(double rate, CancellationToken cancellationToken)
+    private Task<long> RunOpenAsync(double rate, CancellationToken cancellationToken)
+    {
+        if (_time != TimeProvider.System)
+        {
+            // An injected clock: wait on its timers.
+            return ScheduleAsync(rate, wait => new ValueTask(Task.Delay(wait, _time, cancellationToken)), cancellationToken);
+        }
+
+        // The real clock: schedule on a thread of its own that sleeps to each due time. Timer-based waits (Task.Delay)
+        // wake up a millisecond or more late, and that lateness would count in every latency; a thread sleep
+        // (nanosleep, PreciseSleep) overshoots by tens of microseconds (measured: docs/load.md).
+        return Task.Factory.StartNew(
+            () => ScheduleAsync(rate, wait =>
+            {
+                PreciseSleep.For(wait);
+                return ValueTask.CompletedTask;
+            }, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default).Unwrap();
+    }
+
+    private async Task<long> ScheduleAsync(double rate, Func<TimeSpan, ValueTask> waitFor, CancellationToken cancellationToken)
     {
         var slots = new SemaphoreSlim(_options.Concurrency, _options.Concurrency);
         var maxWaiting = _options.MaxWaiting ?? Math.Max(_options.Concurrency, (int)Math.Ceiling(rate));
@@ -120,6 +144,7 @@ public sealed class LoadGenerator : IDisposable
         var inFlight = new List<Task>();
         var secondsPerRequest = 1.0 / rate;
         var last = LastIndex(rate);
+        var slack = TimeSpan.FromMilliseconds(_time == TimeProvider.System ? 0.05 : 1);
         long index = 0;
         try
         {
@@ -127,15 +152,14 @@ public sealed class LoadGenerator : IDisposable
             {
                 var dueOffset = TimeSpan.FromSeconds(index * secondsPerRequest);
                 var wait = dueOffset - _time.GetElapsedTime(_start);
-                if (wait > TimeSpan.FromMilliseconds(1))
+                if (wait > slack)
                 {
-                    // Timers fire with about a millisecond's precision: wake up and send everything due by then.
-                    await Task.Delay(wait, _time, cancellationToken);
+                    await waitFor(wait);
                     continue;
                 }
 
                 var now = _time.GetElapsedTime(_start);
-                while (index < last && TimeSpan.FromSeconds(index * secondsPerRequest) <= now + TimeSpan.FromMilliseconds(1))
+                while (index < last && TimeSpan.FromSeconds(index * secondsPerRequest) <= now + slack)
                 {
                     var intended = _start + (long)(index * secondsPerRequest * _time.TimestampFrequency);
                     var second = (int)(index * secondsPerRequest);
@@ -148,6 +172,7 @@ public sealed class LoadGenerator : IDisposable
                     else
                     {
                         Interlocked.Increment(ref waiting);
+                        // Started here: its synchronous part (tens of microseconds) is cheaper than a hop to the pool.
                         inFlight.Add(SendWhenFreeAsync(slots, intended, second, () => Interlocked.Decrement(ref waiting)));
                     }
 
@@ -196,6 +221,11 @@ public sealed class LoadGenerator : IDisposable
             }
 
             InterlockedMax(ref _maxLatenessTicks, latenessTicks);
+            lock (_gate)
+            {
+                _lateness.RecordValue(Math.Clamp(latenessTicks / 10, 0, HighestMicroseconds));
+            }
+
             await SendOneAsync(intended, second);
         }
         finally

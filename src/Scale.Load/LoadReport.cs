@@ -73,6 +73,9 @@ public sealed record LoadReport
 
     public required TimeSpan MaxLateness { get; init; }
 
+    /// <summary>How late sends left after their intended time (open model; part of every latency above).</summary>
+    public required LatencySummary Lateness { get; init; }
+
     /// <summary>Failures by kind: "http 4xx", "http 5xx", "timeout", "connection", "other".</summary>
     public required IReadOnlyDictionary<string, long> Errors { get; init; }
 

@@ -56,6 +56,11 @@ public static class LoadReportWriter
         }
 
         writer.WriteLine(string.Create(Invariant, $"Due / sent:          {report.Due} / {report.Sent}; dropped {report.Dropped}; late {report.Late} (> {o.LateAfter.TotalMilliseconds:0} ms, at most {report.MaxLateness.TotalMilliseconds:0.0} ms)"));
+        if (o.RequestsPerSecond is not null)
+        {
+            writer.WriteLine(string.Create(Invariant, $"Send lateness:       p50 {report.Lateness.P50Ms:0.00} ms, p99 {report.Lateness.P99Ms:0.00} ms (included in the latencies above)"));
+        }
+
         writer.WriteLine(string.Create(Invariant, $"Generator CPU:       {report.ProcessorTime.TotalSeconds:0.00} s ({report.CpuShareOfOneCore:P1} of one core)"));
     }
 
@@ -106,6 +111,8 @@ public static class LoadReportWriter
         json.WriteNumber("dropped", report.Dropped);
         json.WriteNumber("late", report.Late);
         json.WriteNumber("maxLatenessMs", Math.Round(report.MaxLateness.TotalMilliseconds, 3));
+        json.WriteNumber("latenessP50Ms", Math.Round(report.Lateness.P50Ms, 3));
+        json.WriteNumber("latenessP99Ms", Math.Round(report.Lateness.P99Ms, 3));
         WriteCounts(json, "errors", report.Errors);
         json.WriteNumber("cpuSeconds", Math.Round(report.ProcessorTime.TotalSeconds, 3));
         json.WriteNumber("cpuShareOfOneCore", Math.Round(report.CpuShareOfOneCore, 4));
