@@ -19,6 +19,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Directory.Build.props src/
 COPY src/Scale.Cli/Scale.Cli.csproj src/Scale.Cli/
 COPY src/Scale.Corpus/Scale.Corpus.csproj src/Scale.Corpus/
+COPY src/Scale.Lab/Scale.Lab.csproj src/Scale.Lab/
 COPY src/Scale.Load/Scale.Load.csproj src/Scale.Load/
 COPY src/Scale.Midi/Scale.Midi.csproj src/Scale.Midi/
 COPY src/Scale.Pipeline/Scale.Pipeline.csproj src/Scale.Pipeline/

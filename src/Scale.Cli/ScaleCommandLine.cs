@@ -19,6 +19,7 @@ internal static class ScaleCommandLine
             DbCommand.Create(),
             DemoCommand.Create(),
             LoadCommand.Create(),
+            LabCommand.Create(),
         };
         return root;
     }

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Scale.Lab;
+
+namespace Scale.Cli.Commands;
+
+/// <summary><c>scale lab up | status | down</c>: a multi-zone Scale on one machine from real parts (docs/lab.md).</summary>
+internal static class LabCommand
+{
+    private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var directory = new Option<string>("--dir")
+        {
+            Description = "The lab's folder (configuration, data, logs, secrets). Env: SCALE_LAB_DIR.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_LAB_DIR") is { Length: > 0 } dir
+                ? dir
+                : Path.Join(Path.GetTempPath(), $"scale-lab-{Environment.UserName}"),
+        };
+        var basePort = new Option<int>("--base-port") { Description = "Ports are this plus fixed offsets: web +80, HAProxy stats +81, Prometheus +90 ... (docs/lab.md).", DefaultValueFactory = _ => 27000 };
+        var webPerZone = new Option<int>("--web-per-zone") { Description = "Web instances in each of the zones a, b, c.", DefaultValueFactory = _ => 2 };
+        var source = new Option<string?>("--source") { Description = "The corpus to load: a folder, a .tar(.gz) or s3://bucket/prefix. Default: a synthetic corpus." };
+        var files = new Option<int>("--files") { Description = "Files in the synthetic corpus.", DefaultValueFactory = _ => 2000 };
+        var json = new Option<bool>("--json") { Description = "The status as JSON." };
+
+        var up = new Command("up", "Start the lab (installing its Debian packages when missing, as root): etcd, Patroni + PostgreSQL and web instances in zones a, b, c under supervisord, HAProxy in front, Prometheus with Scale's rules, alertmanager; load the store. Prints the URL. Starting twice is harmless.")
+        {
+            directory, basePort, webPerZone, source, files,
+        };
+        up.SetAction(async (parse, cancellationToken) =>
+        {
+            using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), parse.GetValue(source), parse.GetValue(files));
+            try
+            {
+                var url = await controller.UpAsync(cancellationToken);
+                Console.WriteLine(url);
+                return 0;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or ArgumentException or IOException or UnauthorizedAccessException or Npgsql.NpgsqlException)
+            {
+                await Console.Error.WriteLineAsync($"scale lab up: {ex.Message}");
+                return 1;
+            }
+        });
+
+        var status = new Command("status", "Every lab component: its zone, process state, health and role. Exit code 1 when any is unhealthy, 3 when no lab runs.")
+        {
+            directory, basePort, webPerZone, json,
+        };
+        status.SetAction(async (parse, cancellationToken) =>
+        {
+            using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), null, 2000, saved: true);
+            var components = await controller.StatusAsync(cancellationToken);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { url = controller.Layout.Url, running = components.Count > 0, components }, StatusJson));
+            }
+            else if (components.Count == 0)
+            {
+                Console.WriteLine($"no lab is running in {controller.Layout.Root}");
+            }
+            else
+            {
+                Console.WriteLine($"lab {controller.Layout.Url} ({controller.Layout.Root})");
+                Console.WriteLine($"{"component",-16} {"zone",-7} {"address",-16} {"process",-9} {"health",-8} {"role",-8} detail");
+                foreach (var c in components)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{c.Name,-16} {(c.Zone is null ? "-" : $"zone {c.Zone}"),-7} {c.Address,-16} {c.Process,-9} {(c.Healthy ? "healthy" : "UNHEALTHY"),-8} {c.Role ?? "-",-8} {c.Detail}"));
+                }
+            }
+
+            return components.Count == 0 ? 3 : components.All(c => c.Healthy) ? 0 : 1;
+        });
+
+        var down = new Command("down", "Stop every process the lab started and delete its folder. Harmless when no lab is running.") { directory, basePort };
+        down.SetAction(async (parse, cancellationToken) =>
+        {
+            using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), 2, null, 2000, saved: true);
+            await controller.DownAsync(cancellationToken);
+            Console.WriteLine($"lab in {controller.Layout.Root}: down");
+            return 0;
+        });
+
+        return new Command("lab", "A multi-zone Scale on this machine for load and chaos experiments: up, status, down.") { up, status, down };
+    }
+
+    // status and down see a running lab as it was started (its saved options); up starts it as asked.
+    private static LabController Controller(string directory, int basePort, int webPerZone, string? source, int files, bool saved = false)
+    {
+        var options = new LabOptions
+        {
+            Directory = directory,
+            BasePort = basePort,
+            WebPerZone = webPerZone,
+            Source = source,
+            SyntheticFiles = files,
+            ScaleProgram = Assembly.GetEntryAssembly()!.Location,
+        };
+        return new LabController(saved ? options.WithSaved() : options, Console.Error);
+    }
+}
