@@ -28,6 +28,7 @@ COPY src/Scale.Store/Scale.Store.csproj src/Scale.Store/
 COPY src/Scale.Synth/Scale.Synth.csproj src/Scale.Synth/
 COPY src/Scale.Web/Scale.Web.csproj src/Scale.Web/
 RUN dotnet restore src/Scale.Cli/Scale.Cli.csproj -a "$TARGETARCH"
+COPY deploy/monitoring/ deploy/monitoring/
 COPY src/ src/
 RUN dotnet publish src/Scale.Cli/Scale.Cli.csproj -c Release -a "$TARGETARCH" --no-restore --self-contained false \
       -p:UseAppHost=false -p:SourceRevisionId="$SCALE_COMMIT" -o /app

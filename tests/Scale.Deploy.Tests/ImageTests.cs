@@ -76,7 +76,7 @@ public sealed partial class ImageTests
     {
         var rules = File.ReadAllLines(Path.Join(Root, ".dockerignore")).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
         Assert.Equal("**", rules[0]);
-        Assert.Equal(["**", "!global.json", "!Directory.Build.props", "!Directory.Packages.props", "!src/**", "src/**/bin/", "src/**/obj/"], rules);
+        Assert.Equal(["**", "!global.json", "!Directory.Build.props", "!Directory.Packages.props", "!src/**", "!deploy/monitoring/rules/scale.rules.yml", "!deploy/monitoring/postgres-exporter-queries.yaml", "src/**/bin/", "src/**/obj/"], rules);
     }
 
     /// <summary>
@@ -93,6 +93,12 @@ public sealed partial class ImageTests
         }
 
         CopySources(Path.Join(Root, "src"), Path.Join(context.Path, "src"));
+        // The monitoring files src/Scale.Lab embeds, and nothing else of deploy/ (.dockerignore).
+        foreach (var file in new[] { "deploy/monitoring/rules/scale.rules.yml", "deploy/monitoring/postgres-exporter-queries.yaml" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Join(context.Path, file))!);
+            File.Copy(Path.Join(Root, file), Path.Join(context.Path, file));
+        }
         var publish = File_.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)).Arguments;
         var restore = File_.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet restore", StringComparison.Ordinal)).Arguments;
         var arch = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64";
