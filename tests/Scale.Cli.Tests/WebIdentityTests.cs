@@ -32,7 +32,9 @@ public sealed class WebIdentityTests(S3ServerFixture server) : IClassFixture<S3S
         }
 
         var tokenFile = _dir.Combine("token");
-        await File.WriteAllTextAsync(tokenFile, "eyJ.projected-service-account-token.sig");
+        // A made-up token each run: the stand-in only checks it is passed on unchanged.
+        var token = $"web-identity-{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(tokenFile, token);
         using var sts = new StsStandIn(S3ServerFixture.AccessKey, S3ServerFixture.SecretKey);
 
         var run = await ScaleProcess.RunAsync(
@@ -52,7 +54,7 @@ public sealed class WebIdentityTests(S3ServerFixture server) : IClassFixture<S3S
         Assert.True(run.ExitCode == 0, run.ToString());
         var request = Assert.Single(sts.Requests, r => r["Action"] == "AssumeRoleWithWebIdentity");
         Assert.Equal(RoleArn, request["RoleArn"]);
-        Assert.Equal("eyJ.projected-service-account-token.sig", request["WebIdentityToken"]);
+        Assert.Equal(token, request["WebIdentityToken"]);
         using var db = ScaleDb.Open(_dir.Combine("scale.db"));
         Assert.Equal(truth.Rows.Count, db.LedgerKeys().Count);
     }
@@ -113,7 +115,7 @@ public sealed class WebIdentityTests(S3ServerFixture server) : IClassFixture<S3S
                         <Credentials>
                           <AccessKeyId>{_accessKey}</AccessKeyId>
                           <SecretAccessKey>{_secretKey}</SecretAccessKey>
-                          <SessionToken>session-token</SessionToken>
+                          <SessionToken>{Guid.NewGuid():N}</SessionToken>
                           <Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}</Expiration>
                         </Credentials>
                         <AssumedRoleUser>

@@ -16,7 +16,7 @@ public sealed class LabFilesTests : IDisposable
         var layout = new LabLayout(new LabOptions { Directory = _work.Path, ScaleProgram = "/opt/scale/scale.dll", WebPerZone = 2 });
         var programs = new LabPrograms("/usr/bin/dotnet", "/opt/scale/scale.dll", "/usr/bin/etcd", "/usr/bin/patroni", "/usr/lib/postgresql/15/bin",
             "/usr/bin/prometheus-postgres-exporter", "/usr/sbin/haproxy", "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager");
-        new LabFiles(layout, new LabSecrets("s1", "s2", "s3"), programs, null).WriteAll();
+        new LabFiles(layout, new LabSecrets(Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N")), programs, null).WriteAll();
 
         var haproxy = await Tools.RequireAsync("haproxy", "haproxy");
         var check = await Tools.RunAsync(haproxy, ["-c", "-f", layout.PathOf("haproxy.cfg")], TimeSpan.FromSeconds(30));
