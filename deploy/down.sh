@@ -30,11 +30,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; fail "unknown option '$1'" ;;
   esac
 done
-case "$env" in
-  eks | local) ;;
-  "") usage >&2; fail "--env eks or --env local is required" ;;
-  *) fail "--env must be eks or local, not '$env'" ;;
-esac
+require_env "$env"
 
 $dry_run && say "Dry run: nothing below is done."
 say "Removing Scale from $env"

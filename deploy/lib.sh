@@ -33,6 +33,15 @@ run() {
   fi
 }
 
+# --env is eks or local; anything else stops with the usage (both scripts take it).
+require_env() {
+  case "$1" in
+    eks | local) ;;
+    "") usage >&2; fail "--env eks or --env local is required" ;;
+    *) fail "--env must be eks or local, not '$1'" ;;
+  esac
+}
+
 # What to install, per tool, when it is missing.
 install_hint() {
   case "$1" in

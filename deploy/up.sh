@@ -48,11 +48,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; fail "unknown option '$1'" ;;
   esac
 done
-case "$env" in
-  eks | local) ;;
-  "") usage >&2; fail "--env eks or --env local is required" ;;
-  *) fail "--env must be eks or local, not '$env'" ;;
-esac
+require_env "$env"
 if [[ -n "$image" && "$image" != *:* ]]; then fail "--image must name a tag (REPO:TAG), got '$image'"; fi
 if [[ -n "$image" && "$image" == *:latest ]]; then fail "--image must be pinned to a version, not ':latest'"; fi
 if [[ -n "$corpus" && "$env" != eks ]]; then fail "--corpus is for --env eks (the local corpus is synthetic)"; fi

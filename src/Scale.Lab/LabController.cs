@@ -78,7 +78,8 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         catch (Exception ex) when (!alreadyRunning && ex is not OperationCanceledException)
         {
             log.WriteLine($"scale lab: could not finish starting ({ex.Message}); removing what was started. Logs: {_layout.PathOf("logs")}");
-            await KeepLogsAndDownAsync(CancellationToken.None);
+            // The folder stays with its logs, for the error to be read; the next `up` or `down` clears it.
+            await StopProcessesAsync(CancellationToken.None);
             throw;
         }
     }
@@ -118,12 +119,6 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         {
             Directory.Delete(_layout.Root, recursive: true);
         }
-    }
-
-    private async Task KeepLogsAndDownAsync(CancellationToken cancellationToken)
-    {
-        await StopProcessesAsync(cancellationToken);
-        // The folder stays with its logs, for the error to be read; the next `up` or `down` clears it.
     }
 
     private async Task StopProcessesAsync(CancellationToken cancellationToken)

@@ -216,7 +216,7 @@ public sealed class DeployScriptTests : IDisposable
         Directory.CreateDirectory(bin);
         foreach (var tool in tools)
         {
-            var real = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Select(d => Path.Join(d, tool)).FirstOrDefault(File.Exists)
+            var real = Tools.Find(tool)
                 ?? throw new InvalidOperationException($"{tool} is not on PATH");
             File.CreateSymbolicLink(Path.Join(bin, tool), real);
         }

@@ -100,7 +100,8 @@ public static class Tools
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string? Find(string command) =>
+    /// <summary>The full path of <paramref name="command"/> on PATH, or null.</summary>
+    public static string? Find(string command) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
             .Select(directory => Path.Join(directory, command))
             .FirstOrDefault(File.Exists);

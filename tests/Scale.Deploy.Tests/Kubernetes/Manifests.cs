@@ -112,8 +112,7 @@ public static class Kubectl
 
     private static async Task<string> LocateAsync()
     {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
-            .Select(directory => Path.Join(directory, "kubectl")).FirstOrDefault(File.Exists)
+        var path = Tools.Find("kubectl")
             ?? throw new InvalidOperationException("kubectl is missing: the deployment tests render manifests with `kubectl kustomize` (kubectl >= 1.27, kustomize 5): https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/");
         var version = await Tools.RunAsync(path, ["version", "--client"], TimeSpan.FromSeconds(30));
         var kustomize = System.Text.RegularExpressions.Regex.Match(version.Stdout, @"Kustomize Version: v(\d+)");
