@@ -21,6 +21,12 @@ internal static class ScaleCommandLine
             LoadCommand.Create(),
             LabCommand.Create(),
         };
+        if (OperatingSystem.IsLinux())
+        {
+            // Its lab target drives Linux processes and cgroups.
+            root.Subcommands.Add(ChaosCommand.Create());
+        }
+
         return root;
     }
 }

@@ -40,7 +40,7 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
 
         Write(layout.PathOf("haproxy.cfg"), Haproxy());
         Write(layout.PathOf("prometheus", "prometheus.yml"), Prometheus());
-        Write(layout.PathOf("prometheus", "scale.rules.yml"), Resource("scale.rules.yml"));
+        Write(layout.PathOf("prometheus", "scale.rules.yml"), Rules(layout.Options.AlertFor));
         Write(layout.PathOf("postgres-exporter-queries.yaml"), Resource("postgres-exporter-queries.yaml"));
         Write(layout.PathOf("alertmanager", "alertmanager.yml"), Alertmanager());
         Write(layout.SupervisorConfig, Supervisor(), ownerOnly: true);
@@ -203,7 +203,9 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                 default_backend scale-web
 
             backend scale-web
-                balance roundrobin
+                # Least connections: an instance that slows down (CPU starved, say) holds its requests longer and so
+                # gets fewer new ones, as a service mesh's least-request balancing does.
+                balance leastconn
                 option httpchk GET /readyz
                 http-check expect status 200
                 default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
@@ -320,6 +322,22 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
         }
 
         s.AppendLine();
+    }
+
+    /// <summary>
+    /// The production rules with every alert's <c>for:</c> cut to <paramref name="alertFor"/> (null: as shipped), so
+    /// an alert can fire within a short experiment. Expressions and thresholds stay as they are.
+    /// </summary>
+    public static string Rules(TimeSpan? alertFor)
+    {
+        var rules = Resource("scale.rules.yml");
+        if (alertFor is not { } duration)
+        {
+            return rules;
+        }
+
+        var seconds = string.Create(Invariant, $"{(int)duration.TotalSeconds}s");
+        return System.Text.RegularExpressions.Regex.Replace(rules, @"(?m)^(\s+)for: \S+$", m => $"{m.Groups[1].Value}for: {seconds}");
     }
 
     private static void Write(string path, string text, bool ownerOnly = false)

@@ -20,6 +20,12 @@ public sealed record LabOptions
 
     public int SyntheticFiles { get; init; } = 2000;
 
+    /// <summary>
+    /// Every alert rule's <c>for:</c> in the lab (null: as in production, 1-5 minutes). The lab compresses time so
+    /// that an alert can fire within a two-minute experiment; the expressions and thresholds are production's.
+    /// </summary>
+    public TimeSpan? AlertFor { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long `up` waits for everything to become healthy.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(4);
 

@@ -114,6 +114,36 @@ public sealed class LoadGenerator : IDisposable
         }
     }
 
+    /// <summary>Whole seconds since the run started (0 before it starts): the second being sent now.</summary>
+    public int ElapsedSeconds => Volatile.Read(ref _start) == 0 ? 0 : (int)_time.GetElapsedTime(Volatile.Read(ref _start)).TotalSeconds;
+
+    /// <summary>
+    /// The seconds [<paramref name="fromSecond"/>, <paramref name="toSecond"/>) of the run so far, merged: what was
+    /// due, answered and failed, and the latency of those answered. A second's requests may still be in flight, so a
+    /// caller that wants final numbers leaves a second or two (the timeout at most) behind the one being sent.
+    /// </summary>
+    public LoadWindow Window(int fromSecond, int toSecond)
+    {
+        var histogram = new LongHistogram(SecondHighestMicroseconds, 2);
+        long due = 0, completed = 0, dropped = 0, errors = 0;
+        lock (_gate)
+        {
+            for (var second = Math.Max(0, fromSecond); second < toSecond; second++)
+            {
+                if (_seconds.TryGetValue(second, out var s))
+                {
+                    due += s.Due;
+                    completed += s.Completed;
+                    dropped += s.Dropped;
+                    errors += s.Errors.Values.Sum();
+                    histogram.Add(s.Histogram);
+                }
+            }
+        }
+
+        return new LoadWindow(fromSecond, toSecond, due, completed, dropped, errors, LatencySummary.From(histogram));
+    }
+
     private Task<long> RunOpenAsync(double rate, CancellationToken cancellationToken)
     {
         if (_time != TimeProvider.System)
@@ -173,7 +203,7 @@ public sealed class LoadGenerator : IDisposable
                     {
                         Interlocked.Increment(ref waiting);
                         // Started here: its synchronous part (tens of microseconds) is cheaper than a hop to the pool.
-                        inFlight.Add(SendWhenFreeAsync(slots, intended, second, () => Interlocked.Decrement(ref waiting)));
+                        inFlight.Add(SendWhenFreeAsync(slots, intended, second, index, () => Interlocked.Decrement(ref waiting)));
                     }
 
                     index++;
@@ -200,7 +230,7 @@ public sealed class LoadGenerator : IDisposable
         return Math.Min(byTime, _options.MaxRequests ?? long.MaxValue);
     }
 
-    private async Task SendWhenFreeAsync(SemaphoreSlim slots, long intended, int second, Action leftQueue)
+    private async Task SendWhenFreeAsync(SemaphoreSlim slots, long intended, int second, long index, Action leftQueue)
     {
         try
         {
@@ -226,7 +256,7 @@ public sealed class LoadGenerator : IDisposable
                 _lateness.RecordValue(Math.Clamp(latenessTicks / 10, 0, HighestMicroseconds));
             }
 
-            await SendOneAsync(intended, second);
+            await SendOneAsync(intended, second, index);
         }
         finally
         {
@@ -241,19 +271,20 @@ public sealed class LoadGenerator : IDisposable
         long claimed = 0;
         var clients = Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(async () =>
         {
-            while (!cancellationToken.IsCancellationRequested && _time.GetTimestamp() < end && Interlocked.Increment(ref claimed) <= max)
+            long index;
+            while (!cancellationToken.IsCancellationRequested && _time.GetTimestamp() < end && (index = Interlocked.Increment(ref claimed)) <= max)
             {
                 var sentAt = _time.GetTimestamp();
                 var second = (int)_time.GetElapsedTime(_start).TotalSeconds;
                 Count(second, s => s.Due++);
-                await SendOneAsync(sentAt, second);
+                await SendOneAsync(sentAt, second, index - 1);
             }
         }, CancellationToken.None));
         await Task.WhenAll(clients);
         return Math.Min(Interlocked.Read(ref claimed), Interlocked.Read(ref _sent));
     }
 
-    private async Task SendOneAsync(long measuredFrom, int second)
+    private async Task SendOneAsync(long measuredFrom, int second, long index)
     {
         Interlocked.Increment(ref _sent);
         InterlockedMax(ref _lastSend, _time.GetTimestamp());
@@ -263,7 +294,7 @@ public sealed class LoadGenerator : IDisposable
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         try
         {
-            using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Target);
+            using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Targets is { Count: > 0 } targets ? targets[(int)(index % targets.Count)] : _options.Target);
             if (!_options.KeepAlive)
             {
                 request.Headers.ConnectionClose = true;

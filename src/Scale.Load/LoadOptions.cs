@@ -3,8 +3,11 @@ namespace Scale.Load;
 /// <summary>What to send, how fast and for how long (flags after npm loadtest's; see docs/load.md).</summary>
 public sealed record LoadOptions
 {
-    /// <summary>The URL every request goes to.</summary>
+    /// <summary>The URL every request goes to (unless <see cref="Targets"/> is given).</summary>
     public required Uri Target { get; init; }
+
+    /// <summary>A mix of URLs taken in turn (request i goes to Targets[i mod n]); null or empty: <see cref="Target"/> only.</summary>
+    public IReadOnlyList<Uri>? Targets { get; init; }
 
     /// <summary>
     /// Requests per second on a fixed schedule (open model: request i is due at start + i / rate, whatever earlier
@@ -54,6 +57,14 @@ public sealed record LoadOptions
         if (!Target.IsAbsoluteUri || Target.Scheme is not ("http" or "https"))
         {
             throw new ArgumentException($"the target must be an http:// or https:// URL, not '{Target}'");
+        }
+
+        foreach (var uri in Targets ?? [])
+        {
+            if (!uri.IsAbsoluteUri || uri.Scheme is not ("http" or "https"))
+            {
+                throw new ArgumentException($"every target must be an http:// or https:// URL, not '{uri}'");
+            }
         }
 
         if (RequestsPerSecond is { } rate && !(rate > 0 && rate <= 1_000_000))

@@ -44,6 +44,16 @@ public sealed record LoadSecond(
     public long ErrorCount => Errors.Values.Sum();
 }
 
+/// <summary>Several seconds of a run merged (<see cref="LoadGenerator.Window"/>).</summary>
+public sealed record LoadWindow(int FromSecond, int ToSecond, long Due, long Completed, long Dropped, long Errors, LatencySummary Latency)
+{
+    /// <summary>Answered without error, out of those due (a dropped send is a failure the user would have seen); 1 when nothing was due.</summary>
+    public double SuccessRatio => Due == 0 ? 1 : (double)(Completed - Errors) / Due;
+
+    /// <summary>Failed or dropped, out of those due.</summary>
+    public double ErrorRatio => Due == 0 ? 0 : (double)(Errors + Dropped) / Due;
+}
+
 /// <summary>What a run did and measured.</summary>
 public sealed record LoadReport
 {

@@ -25,14 +25,29 @@ internal static class LabCommand
         var source = new Option<string?>("--source") { Description = "The corpus to load: a folder, a .tar(.gz) or s3://bucket/prefix. Default: a synthetic corpus." };
         var files = new Option<int>("--files") { Description = "Files in the synthetic corpus.", DefaultValueFactory = _ => 2000 };
         var json = new Option<bool>("--json") { Description = "The status as JSON." };
+        var alertFor = new Option<string>("--alert-for")
+        {
+            Description = "Every alert rule's `for:` in the lab, in seconds, so alerts fire within a short experiment; 'production' keeps the shipped durations (1-5 min).",
+            DefaultValueFactory = _ => "15",
+        };
 
         var up = new Command("up", "Start the lab (installing its Debian packages when missing, as root): etcd, Patroni + PostgreSQL and web instances in zones a, b, c under supervisord, HAProxy in front, Prometheus with Scale's rules, alertmanager; load the store. Prints the URL. Starting twice is harmless.")
         {
-            directory, basePort, webPerZone, source, files,
+            directory, basePort, webPerZone, source, files, alertFor,
         };
         up.SetAction(async (parse, cancellationToken) =>
         {
-            using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), parse.GetValue(source), parse.GetValue(files));
+            var alertForText = parse.GetValue(alertFor)!;
+            TimeSpan? alertDuration = alertForText == "production" ? null
+                : int.TryParse(alertForText, NumberStyles.None, CultureInfo.InvariantCulture, out var alertSeconds) && alertSeconds is >= 1 and <= 3600 ? TimeSpan.FromSeconds(alertSeconds)
+                : null;
+            if (alertForText != "production" && alertDuration is null)
+            {
+                await Console.Error.WriteLineAsync($"scale lab up: --alert-for takes seconds (1-3600) or 'production', not '{alertForText}'");
+                return 2;
+            }
+
+            using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), parse.GetValue(source), parse.GetValue(files), alertDuration);
             try
             {
                 var url = await controller.UpAsync(cancellationToken);
@@ -89,7 +104,7 @@ internal static class LabCommand
     }
 
     // status and down see a running lab as it was started (its saved options); up starts it as asked.
-    private static LabController Controller(string directory, int basePort, int webPerZone, string? source, int files, bool saved = false)
+    private static LabController Controller(string directory, int basePort, int webPerZone, string? source, int files, TimeSpan? alertFor = null, bool saved = false)
     {
         var options = new LabOptions
         {
@@ -98,6 +113,7 @@ internal static class LabCommand
             WebPerZone = webPerZone,
             Source = source,
             SyntheticFiles = files,
+            AlertFor = alertFor,
             ScaleProgram = Assembly.GetEntryAssembly()!.Location,
         };
         return new LabController(saved ? options.WithSaved() : options, Console.Error);

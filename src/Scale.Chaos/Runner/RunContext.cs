@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using Scale.Chaos.Experiments;
+using Scale.Chaos.Probes;
+using Scale.Chaos.Targets;
+using Scale.Load;
+
+namespace Scale.Chaos.Runner;
+
+/// <summary>How a run goes: short form or full, the seed of its random choices, where progress goes, the clock.</summary>
+public sealed record ChaosRunOptions
+{
+    public bool ShortForm { get; init; }
+
+    /// <summary>Seeds every random choice (which worker dies when), so a run can be repeated.</summary>
+    public int Seed { get; init; } = 1;
+
+    public TextWriter Log { get; init; } = TextWriter.Null;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>A moment of the run worth marking on the charts: a fault, a recovery, a rollback, a guard, a phase.</summary>
+/// <param name="At">Seconds since the run started.</param>
+/// <param name="Kind">fault, recovery, rollback, guard, timeout, error or phase.</param>
+/// <param name="Text">What happened, in words.</param>
+public sealed record TimelineEvent(double At, string Kind, string Text);
+
+/// <summary>When a hypothesis line is checked.</summary>
+public enum Phase
+{
+    Before,
+    During,
+    After,
+    Method,
+    Rollback,
+    Guard,
+}
+
+/// <summary>What a run's activities share: the target, the load and write probers, the timeline, earlier values.</summary>
+public sealed class RunContext
+{
+    private readonly long _start;
+    private readonly object _gate = new();
+    private readonly List<TimelineEvent> _events = [];
+
+    internal RunContext(Experiment experiment, IChaosTarget target, ChaosRunOptions options)
+    {
+        Experiment = experiment;
+        Target = target;
+        Options = options;
+        Random = new Random(options.Seed);
+        _start = options.Time.GetTimestamp();
+    }
+
+    public Experiment Experiment { get; }
+
+    public IChaosTarget Target { get; }
+
+    public ChaosRunOptions Options { get; }
+
+    public Random Random { get; }
+
+    public TextWriter Log => Options.Log;
+
+    /// <summary>Seconds since the run started.</summary>
+    public double Now => Options.Time.GetElapsedTime(_start).TotalSeconds;
+
+    /// <summary>The clock's timestamp of a moment given in run seconds.</summary>
+    public long TimestampAt(double runSeconds) => _start + (long)(runSeconds * Options.Time.TimestampFrequency);
+
+    public LoadGenerator? Load { get; internal set; }
+
+    internal Task<LoadReport>? LoadRun { get; set; }
+
+    internal CancellationTokenSource? LoadStop { get; set; }
+
+    /// <summary>When the load started, in run seconds.</summary>
+    public double LoadStartedAt { get; internal set; }
+
+    /// <summary>When the warm-up ended (the steady state is measured from here), in run seconds.</summary>
+    public double SteadyFrom { get; internal set; }
+
+    public WriteProber? Writes { get; internal set; }
+
+    public double? MethodStartedAt { get; internal set; }
+
+    public double? MethodEndedAt { get; internal set; }
+
+    /// <summary>When the last fault action hit, in run seconds.</summary>
+    public double? LastFaultAt { get; internal set; }
+
+    /// <summary>Each steady-state line's value before the method, by probe name (for relative tolerances).</summary>
+    public Dictionary<string, JsonNode?> Before { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The last report of each action, by function name (for fault_measurement).</summary>
+    public Dictionary<string, FaultReport> Faults { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Anything an action leaves for later probes (HAProxy counters at the fault, the batch outcome).</summary>
+    public Dictionary<string, object> State { get; } = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<TimelineEvent> Events
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _events.ToList();
+            }
+        }
+    }
+
+    public void Event(string kind, string text)
+    {
+        var entry = new TimelineEvent(Math.Round(Now, 2), kind, text);
+        lock (_gate)
+        {
+            _events.Add(entry);
+        }
+
+        Log.WriteLine($"  [{entry.At,7:0.0} s] {kind}: {text}");
+    }
+}
