@@ -208,7 +208,9 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                 balance leastconn
                 option httpchk GET /readyz
                 http-check expect status 200
-                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+                # A connection refused or reset marks the instance down at once (observe layer4): without it, least
+                # connections would send retries straight back to a dead instance, which holds no connections.
+                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
             """);
         foreach (var web in layout.Web)
         {

@@ -137,7 +137,7 @@ public sealed class LabTarget : IChaosTarget
         var component = _layout.Components.FirstOrDefault(c => c.Name == instance)
             ?? throw new ChaosException($"the lab has no instance '{instance}' (web instances: {string.Join(", ", _layout.Web.Select(w => w.Name))})");
         var stressNg = Tools.Find("stress-ng") ?? throw new ChaosException("stress-ng is not installed: apt-get install stress-ng");
-        var pid = await PidAsync(component.Name, cancellationToken) ?? throw new ChaosException($"{instance} is not running");
+        var pid = (await PidsAsync(cancellationToken)).TryGetValue(component.Name, out var found) ? found : throw new ChaosException($"{instance} is not running");
         if (DryRun)
         {
             return new FaultReport("stress_cpu", [instance], string.Create(Invariant, $"dry run: would limit {instance} (pid {pid}) to {cores} CPU and run {workers} stress-ng CPU workers in its cgroup for {duration.TotalSeconds:0} s"));
@@ -221,9 +221,10 @@ public sealed class LabTarget : IChaosTarget
     private async Task<FaultReport> KillAsync(string action, IReadOnlyList<LabComponent> victims, string what, CancellationToken cancellationToken)
     {
         var roots = new List<int>();
+        var running = await PidsAsync(cancellationToken);
         foreach (var victim in victims)
         {
-            if (await PidAsync(victim.Name, cancellationToken) is { } pid)
+            if (running.TryGetValue(victim.Name, out var pid))
             {
                 roots.Add(pid);
             }
@@ -251,9 +252,11 @@ public sealed class LabTarget : IChaosTarget
         };
     }
 
-    private async Task<int?> PidAsync(string program, CancellationToken cancellationToken)
+    // One supervisorctl call for every program's pid ("web-a1  RUNNING  pid 1234, uptime 0:01:02"): a fault hits
+    // all its victims within milliseconds of each other.
+    private async Task<Dictionary<string, int>> PidsAsync(CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(Tools.Find("supervisorctl") ?? "supervisorctl", ["-c", _layout.SupervisorConfig, "pid", program])
+        var info = new ProcessStartInfo(Tools.Find("supervisorctl") ?? "supervisorctl", ["-c", _layout.SupervisorConfig, "status"])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -262,7 +265,18 @@ public sealed class LabTarget : IChaosTarget
         using var process = Process.Start(info) ?? throw new ChaosException("supervisorctl did not start");
         var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
-        return int.TryParse(output.Trim(), Invariant, out var pid) && pid > 0 ? pid : null;
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var at = Array.IndexOf(fields, "pid");
+            if (fields.Length > 3 && fields[1] == "RUNNING" && at > 0 && at + 1 < fields.Length && int.TryParse(fields[at + 1].TrimEnd(','), Invariant, out var pid))
+            {
+                result[fields[0]] = pid;
+            }
+        }
+
+        return result;
     }
 
     private sealed record StressRun(string Instance, int Pid, CpuCgroup Group, Process Stress, double InstanceCpuBefore, (long Throttled, double ThrottledSeconds) ThrottlingBefore);

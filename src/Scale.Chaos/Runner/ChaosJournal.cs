@@ -44,6 +44,7 @@ public static class ChaosJournal
                 ["errors"] = load.ErrorCount,
                 ["dropped"] = load.Dropped,
                 ["errors_by_kind"] = JsonSerializer.SerializeToNode(load.Errors),
+                ["status_codes"] = JsonSerializer.SerializeToNode(load.StatusCodes.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value)),
                 ["p50_ms"] = load.Latency.P50Ms,
                 ["p99_ms"] = load.Latency.P99Ms,
                 ["max_ms"] = load.Latency.MaxMs,
