@@ -210,7 +210,8 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                 http-check expect status 200
                 # A connection refused or reset marks the instance down at once (observe layer4): without it, least
                 # connections would send retries straight back to a dead instance, which holds no connections.
-                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down
+                # slowstart: an instance back from a restart gets its share over 10 s, not at once while its JIT is cold.
+                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down slowstart 10s
             """);
         foreach (var web in layout.Web)
         {

@@ -47,11 +47,14 @@ public sealed record LoadSecond(
 /// <summary>Several seconds of a run merged (<see cref="LoadGenerator.Window"/>).</summary>
 public sealed record LoadWindow(int FromSecond, int ToSecond, long Due, long Completed, long Dropped, long Errors, LatencySummary Latency)
 {
-    /// <summary>Answered without error, out of those due (a dropped send is a failure the user would have seen); 1 when nothing was due.</summary>
-    public double SuccessRatio => Due == 0 ? 1 : (double)(Completed - Errors) / Due;
+    /// <summary>
+    /// Answered without error, out of those whose fate is known (answered, failed or dropped: a dropped send is a
+    /// failure the user would have seen); requests still in flight count once they end. 1 when none is known yet.
+    /// </summary>
+    public double SuccessRatio => Completed + Dropped == 0 ? 1 : (double)(Completed - Errors) / (Completed + Dropped);
 
-    /// <summary>Failed or dropped, out of those due.</summary>
-    public double ErrorRatio => Due == 0 ? 0 : (double)(Errors + Dropped) / Due;
+    /// <summary>Failed or dropped, out of those whose fate is known.</summary>
+    public double ErrorRatio => Completed + Dropped == 0 ? 0 : (double)(Errors + Dropped) / (Completed + Dropped);
 }
 
 /// <summary>What a run did and measured.</summary>

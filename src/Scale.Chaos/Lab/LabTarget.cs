@@ -21,6 +21,7 @@ public sealed class LabTarget : IChaosTarget
     private readonly TextWriter _log;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly List<StressRun> _stress = [];
+    private Task? _holdDown;
 
     public LabTarget(LabOptions options, TextWriter log, bool dryRun = false)
     {
@@ -76,10 +77,12 @@ public sealed class LabTarget : IChaosTarget
             $"{c.Process}, {c.Detail}".TrimEnd(' ', ','))).ToList();
     }
 
+    /// <summary>
+    /// The primary is the member whose Patroni reports role primary (or master) and state running; the streaming
+    /// replicas are those in its pg_stat_replication (Patroni's "replication" list) with state streaming.
+    /// </summary>
     public async Task<DatabaseRoles> DatabaseRolesAsync(CancellationToken cancellationToken)
     {
-        string? primary = null;
-        var streaming = new List<string>();
         foreach (var component in _layout.Components.Where(c => c.Kind == "patroni"))
         {
             try
@@ -88,22 +91,27 @@ public sealed class LabTarget : IChaosTarget
                 var root = document.RootElement;
                 var role = root.TryGetProperty("role", out var r) ? r.GetString() : null;
                 var state = root.TryGetProperty("state", out var s) ? s.GetString() : null;
-                if (role is "master" or "primary" && state == "running")
+                if (role is not ("master" or "primary") || state != "running")
                 {
-                    primary = component.Name;
+                    continue;
                 }
-                else if (role == "replica" && root.TryGetProperty("replication_state", out var replication) && replication.GetString() == "streaming")
-                {
-                    streaming.Add(component.Name);
-                }
+
+                var streaming = root.TryGetProperty("replication", out var replication) && replication.ValueKind == JsonValueKind.Array
+                    ? replication.EnumerateArray()
+                        .Where(e => e.TryGetProperty("state", out var st) && st.GetString() == "streaming")
+                        .Select(e => e.GetProperty("application_name").GetString() ?? "")
+                        .Order(StringComparer.Ordinal)
+                        .ToList()
+                    : [];
+                return new DatabaseRoles(component.Name, streaming);
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
             {
-                // Down: neither primary nor streaming.
+                // Down: not the primary.
             }
         }
 
-        return new DatabaseRoles(primary, streaming);
+        return new DatabaseRoles(null, []);
     }
 
     public async Task<FaultReport> TerminateZoneAsync(string zone, CancellationToken cancellationToken)
@@ -117,12 +125,49 @@ public sealed class LabTarget : IChaosTarget
         return await KillAsync("terminate_zone", victims, $"zone {zone}", cancellationToken);
     }
 
+    /// <summary>Timeline events the target makes on its own (a held-down instance started again), for the run's journal.</summary>
+    public Action<string, string>? OnEvent { get; set; }
+
+    /// <summary>
+    /// Kills the primary and keeps it down until another member is primary (at most <see cref="PrimaryHoldDown"/>),
+    /// then starts it again: a machine that dies stays dead for longer than Patroni's leader key lives, so a replica
+    /// is promoted; restarted at once, Patroni would find its own key and carry on as primary.
+    /// </summary>
     public async Task<FaultReport> KillPrimaryAsync(CancellationToken cancellationToken)
     {
         var roles = await DatabaseRolesAsync(cancellationToken);
         var primary = _layout.Components.FirstOrDefault(c => c.Name == roles.Primary)
             ?? throw new ChaosException("no PostgreSQL primary is running in the lab to kill (scale lab status)");
-        return await KillAsync("kill_primary", [primary], $"primary {primary.Name} (zone {primary.Zone})", cancellationToken);
+        var report = await KillAsync("kill_primary", [primary], $"primary {primary.Name} (zone {primary.Zone})", cancellationToken);
+        if (!DryRun)
+        {
+            // supervisord restarts what dies: stop the restarted one before it gets anywhere.
+            await SupervisorctlAsync(["stop", primary.Name], CancellationToken.None);
+            _holdDown = Task.Run(() => StartAfterFailoverAsync(primary.Name), CancellationToken.None);
+        }
+
+        return report with { Detail = report.Detail + $"; held down until another member is primary (at most {PrimaryHoldDown.TotalSeconds:0} s), then started again" };
+    }
+
+    /// <summary>The longest a killed primary is kept down.</summary>
+    public TimeSpan PrimaryHoldDown { get; init; } = TimeSpan.FromSeconds(60);
+
+    private async Task StartAfterFailoverAsync(string name)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < PrimaryHoldDown)
+        {
+            var roles = await DatabaseRolesAsync(CancellationToken.None);
+            if (roles.Primary is { } primary && primary != name)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+
+        await SupervisorctlAsync(["start", name], CancellationToken.None);
+        OnEvent?.Invoke("recovery", string.Create(Invariant, $"{name} started again after {clock.Elapsed.TotalSeconds:0.0} s down (it rejoins as a replica)"));
     }
 
     public Task<FaultReport> KillBatchWorkersAsync(int count, Random random, CancellationToken cancellationToken) =>
@@ -208,6 +253,12 @@ public sealed class LabTarget : IChaosTarget
 
     public async ValueTask DisposeAsync()
     {
+        if (_holdDown is not null)
+        {
+            // A held-down primary is started again before the run ends, whatever happened.
+            await _holdDown;
+        }
+
         if (_stress.Count > 0)
         {
             // Never leave an instance starved, whatever happened to the experiment.
@@ -250,6 +301,19 @@ public sealed class LabTarget : IChaosTarget
         {
             Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["processes_killed"] = killed },
         };
+    }
+
+    private async Task SupervisorctlAsync(string[] arguments, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(Tools.Find("supervisorctl") ?? "supervisorctl", ["-c", _layout.SupervisorConfig, .. arguments])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(info) ?? throw new ChaosException("supervisorctl did not start");
+        await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
     }
 
     // One supervisorctl call for every program's pid ("web-a1  RUNNING  pid 1234, uptime 0:01:02"): a fault hits

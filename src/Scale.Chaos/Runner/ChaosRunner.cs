@@ -68,6 +68,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
     {
         ArgumentNullException.ThrowIfNull(experiment);
         var context = new RunContext(experiment, target, options);
+        if (target is Lab.LabTarget lab)
+        {
+            lab.OnEvent = context.Event;
+        }
+
         var log = options.Log;
         var start = options.Time.GetUtcNow();
         var verdicts = new List<Verdict>();
