@@ -220,7 +220,8 @@ public sealed class LabTarget : IChaosTarget
         {
             var throttling = run.Group.Throttling();
             var stressPids = ProcessTree.WithDescendants([run.Stress.Id]);
-            var stressCpu = stressPids.Sum(ProcessTree.CpuSeconds);
+            // Live workers, plus what the stress-ng parent has reaped from finished ones.
+            var stressCpu = stressPids.Where(p => p != run.Stress.Id).Sum(p => ProcessTree.CpuSeconds(p)) + ProcessTree.CpuSeconds(run.Stress.Id, withReapedChildren: true);
             var instanceCpu = ProcessTree.CpuSeconds(run.Pid) - run.InstanceCpuBefore;
             ProcessTree.KillAll(stressPids);
             await run.Stress.WaitForExitAsync(cancellationToken);

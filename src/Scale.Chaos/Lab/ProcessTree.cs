@@ -47,8 +47,8 @@ internal static class ProcessTree
         return killed;
     }
 
-    /// <summary>User plus system CPU seconds a process has used (0 when it is gone).</summary>
-    public static double CpuSeconds(int pid)
+    /// <summary>User plus system CPU seconds a process has used (0 when it is gone), with its reaped children's when asked.</summary>
+    public static double CpuSeconds(int pid, bool withReapedChildren = false)
     {
         var fields = StatFields(pid);
         if (fields is null)
@@ -56,8 +56,9 @@ internal static class ProcessTree
             return 0;
         }
 
-        // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        // utime, stime, cutime, cstime are fields 14-17 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
+        long Field(int number) => long.Parse(fields[number - 3], CultureInfo.InvariantCulture);
+        return (Field(14) + Field(15) + (withReapedChildren ? Field(16) + Field(17) : 0)) / 100.0;
     }
 
     private static Dictionary<int, int> Parents()
