@@ -147,7 +147,7 @@ public sealed partial class Experiment
 
     /// <summary>A configuration value as a number (for the runner's own settings).</summary>
     public double ConfigurationNumber(string key, double fallback) =>
-        Configuration[key] is JsonValue value && value.TryGetValue<double>(out var number) ? number : fallback;
+        Configuration[key] is JsonValue value && Tolerance.AsNumber(value) is { } number ? number : fallback;
 
     private ChaosException Invalid(string message) => new($"{Source}: {message}");
 
@@ -222,14 +222,14 @@ public sealed partial class Experiment
     {
         if (node is JsonValue value)
         {
-            if (value.TryGetValue<double>(out var number))
+            if (Tolerance.AsNumber(value) is { } number && value.GetValueKind() == JsonValueKind.Number)
             {
                 return number;
             }
 
-            if (value.TryGetValue<string>(out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number))
+            if (value.TryGetValue<string>(out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
             {
-                return number;
+                return parsed;
             }
         }
 

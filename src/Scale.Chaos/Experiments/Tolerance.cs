@@ -44,15 +44,20 @@ public abstract record Tolerance
     internal static JsonNode? Judged(JsonNode? value) =>
         value is JsonObject obj && obj["status"] is { } status ? status : value;
 
-    internal static double? AsNumber(JsonNode? node) =>
-        node is JsonValue value && value.TryGetValue<double>(out var number) && double.IsFinite(number) ? number
-        : node is JsonValue b && b.TryGetValue<bool>(out var flag) ? (flag ? 1 : 0)
-        : null;
+    // Whatever .NET type is behind the value (an int from a counter, a double from a ratio, a parsed JSON number).
+    internal static double? AsNumber(JsonNode? node) => node switch
+    {
+        JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && double.TryParse(value.ToJsonString(), NumberStyles.Float, Invariant, out var number) && double.IsFinite(number) => number,
+        JsonValue value when value.GetValueKind() is System.Text.Json.JsonValueKind.True => 1,
+        JsonValue value when value.GetValueKind() is System.Text.Json.JsonValueKind.False => 0,
+        _ => null,
+    };
 
     internal static string Show(JsonNode? node) => node switch
     {
         null => "no value",
-        JsonValue v when v.TryGetValue<double>(out var d) => d.ToString("0.####", Invariant),
+        JsonValue v when AsNumber(v) is { } d && v.GetValueKind() == System.Text.Json.JsonValueKind.Number => d.ToString("0.####", Invariant),
         JsonValue v when v.TryGetValue<string>(out var s) => s,
         _ => node.ToJsonString(),
     };

@@ -204,7 +204,7 @@ public sealed class LabTarget : IChaosTarget
             RedirectStandardError = true,
         };
         var stress = Process.Start(start) ?? throw new ChaosException("stress-ng did not start");
-        var run = new StressRun(instance, pid, group, stress, before, group.Throttling());
+        var run = new StressRun(instance, pid, group, stress, before, group.Throttling(), cores, Stopwatch.StartNew());
         _stress.Add(run);
         _log.WriteLine(string.Create(Invariant, $"  {instance} (pid {pid}) limited to {cores} CPU with {workers} stress-ng workers in {group.Path}"));
         return new FaultReport("stress_cpu", [instance], string.Create(Invariant, $"{instance} limited to {cores} CPU in cgroup {group.Path}, {workers} stress-ng CPU workers for {duration.TotalSeconds:0} s"));
@@ -233,6 +233,8 @@ public sealed class LabTarget : IChaosTarget
             measurements["throttled_seconds"] = measurements.GetValueOrDefault("throttled_seconds") + throttledSeconds;
             measurements["stress_cpu_seconds"] = measurements.GetValueOrDefault("stress_cpu_seconds") + stressCpu;
             measurements["instance_cpu_seconds"] = measurements.GetValueOrDefault("instance_cpu_seconds") + instanceCpu;
+            // How much of the quota the stress itself took: near 1 means the instance was left almost nothing.
+            measurements["stress_share_of_quota"] = stressCpu / (run.Cores * run.Clock.Elapsed.TotalSeconds);
             hit.Add(run.Instance);
             details.Add(string.Create(Invariant, $"{run.Instance}: throttled in {throttled} periods ({throttledSeconds:0.0} s), stress-ng used {stressCpu:0.0} CPU s, the instance {instanceCpu:0.0} CPU s"));
         }
@@ -344,7 +346,7 @@ public sealed class LabTarget : IChaosTarget
         return result;
     }
 
-    private sealed record StressRun(string Instance, int Pid, CpuCgroup Group, Process Stress, double InstanceCpuBefore, (long Throttled, double ThrottledSeconds) ThrottlingBefore);
+    private sealed record StressRun(string Instance, int Pid, CpuCgroup Group, Process Stress, double InstanceCpuBefore, (long Throttled, double ThrottledSeconds) ThrottlingBefore, double Cores, Stopwatch Clock);
 }
 
 /// <summary>Programs on PATH (and the sbin folders, where Debian puts daemons).</summary>
