@@ -22,6 +22,8 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         ("supervisord", "supervisor"), ("supervisorctl", "supervisor"), ("etcd", "etcd-server"), ("patroni", "patroni"),
         ("haproxy", "haproxy"), ("prometheus", "prometheus"), ("prometheus-alertmanager", "prometheus-alertmanager"),
         ("prometheus-postgres-exporter", "prometheus-postgres-exporter"),
+        // Not the lab's own: the CPU exhaustion experiment (`scale chaos`) runs it inside an instance's cgroup.
+        ("stress-ng", "stress-ng"),
     ];
 
     private readonly LabLayout _layout = new(options);

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Scale.Testing;
+
+namespace Scale.Chaos.Tests.Lab;
+
+/// <summary>
+/// The short form of each shipped experiment, run for real on the lab with `scale chaos run`: the test fails when
+/// a hypothesis line fails, and shows every verdict. Bounded: each short form is under two minutes.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ChaosLabTests(ChaosLab lab) : IClassFixture<ChaosLab>
+{
+    public static TheoryData<string> Experiments => new() { "zone-loss", "primary-loss", "cpu-exhaustion", "batch-worker-loss" };
+
+    [Theory]
+    [MemberData(nameof(Experiments))]
+    public async Task ShortForm_OnTheLab_HypothesisHolds(string experiment)
+    {
+        Assert.True(lab.Up is { ExitCode: 0 }, $"the lab did not start: {lab.Up}");
+        var file = Path.Join(Checkout.Root, "deploy", "chaos", "experiments", experiment + ".json");
+        var journal = Path.Join(lab.WorkPath, experiment + ".journal.json");
+        var report = Path.Join(lab.WorkPath, experiment + ".html");
+        var run = await ScaleProcess.RunAsync(lab.WorkPath, ["chaos", "run", file, "--target", "lab", "--short", .. lab.Where[..2], "--journal", journal, "--report", report],
+            timeout: TimeSpan.FromMinutes(4));
+
+        // The verdicts are on stdout: a failure shows which line failed and by how much.
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("the hypothesis held", run.Stdout, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(journal));
+        var root = document.RootElement;
+        Assert.Equal("completed", root.GetProperty("status").GetString());
+        Assert.False(root.GetProperty("deviated").GetBoolean());
+        Assert.True(root.GetProperty("steady_states").GetProperty("before").GetProperty("steady_state_met").GetBoolean());
+        Assert.True(root.GetProperty("steady_states").GetProperty("after").GetProperty("steady_state_met").GetBoolean());
+        var scale = root.GetProperty("extensions")[0];
+        var verdicts = scale.GetProperty("verdicts").EnumerateArray().ToList();
+        Assert.NotEmpty(verdicts);
+        Assert.All(verdicts, v => Assert.True(v.GetProperty("met").GetBoolean(), v.ToString()));
+        // The fault really happened and was recorded; the short form stayed short.
+        Assert.Contains(scale.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "fault");
+        Assert.True(root.GetProperty("duration").GetDouble() < 150, $"the short form took {root.GetProperty("duration").GetDouble()} s");
+        var html = await File.ReadAllTextAsync(report);
+        Assert.Contains("hypothesis held", html, StringComparison.Ordinal);
+        if (experiment != "batch-worker-loss")
+        {
+            // Experiments under load chart it: rate, error ratio, latency.
+            Assert.Equal(3, html.Split("<svg", StringSplitOptions.None).Length - 1);
+            Assert.True(scale.GetProperty("load").GetProperty("completed").GetInt64() > 1000);
+        }
+
+        // Whatever the fault, the lab is whole again afterwards (the next experiment starts from a steady state).
+        ScaleRun status;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((status = await ScaleProcess.RunAsync(lab.WorkPath, ["lab", "status", .. lab.Where[..2], "--json"])).ExitCode != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.True(status.ExitCode == 0, status.ToString());
+    }
+}
