@@ -32,9 +32,10 @@ internal static class LoadCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds before a request counts as a timeout error.", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Write the report as JSON (loadtest's fields, then the series) on stdout; progress goes to stderr." };
         var quiet = new Option<bool>("--quiet") { Description = "No per-second progress lines." };
+        var htmlReport = new Option<string?>("--report") { Description = "Also write an HTML report: latency over time (p50/p90/p99/max per second), rate, errors, the latency distribution." };
         var command = new Command("load", "Send steady HTTP load and measure it honestly: a constant arrival rate, latency from the intended send time (HdrHistogram), late and dropped sends counted, a per-second series.")
         {
-            url, seconds, rps, concurrency, maxRequests, keepAlive, method, contentType, body, timeout, json, quiet,
+            url, seconds, rps, concurrency, maxRequests, keepAlive, method, contentType, body, timeout, json, quiet, htmlReport,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -57,12 +58,12 @@ internal static class LoadCommand
                 Body = parse.GetValue(body) is { } text ? Encoding.UTF8.GetBytes(text) : null,
                 Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
             };
-            return RunAsync(options, parse.GetValue(json), parse.GetValue(quiet), cancellationToken);
+            return RunAsync(options, parse.GetValue(json), parse.GetValue(quiet), parse.GetValue(htmlReport), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(LoadOptions options, bool json, bool quiet, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(LoadOptions options, bool json, bool quiet, string? htmlReport, CancellationToken cancellationToken)
     {
         LoadGenerator generator;
         try
@@ -95,6 +96,19 @@ internal static class LoadCommand
             else
             {
                 LoadReportWriter.WriteText(report, Console.Out);
+            }
+
+            if (htmlReport is not null)
+            {
+                try
+                {
+                    LoadHtmlReport.Write(report, htmlReport);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"scale load: could not write the report to {htmlReport}: {ex.Message}");
+                    return 1;
+                }
             }
 
             return 0;

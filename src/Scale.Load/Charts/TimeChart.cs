@@ -26,7 +26,7 @@ public static class TimeChart
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>Renders the series and markers; <paramref name="logarithmic"/> for latencies that span orders of magnitude.</summary>
-    public static string Render(string title, string unit, IReadOnlyList<ChartSeries> series, IReadOnlyList<ChartMarker>? markers = null, bool logarithmic = false, double? yMaxHint = null)
+    public static string Render(string title, string unit, IReadOnlyList<ChartSeries> series, IReadOnlyList<ChartMarker>? markers = null, bool logarithmic = false, double? yMaxHint = null, string xLabel = "seconds")
     {
         ArgumentNullException.ThrowIfNull(series);
         markers ??= [];
@@ -79,7 +79,7 @@ public static class TimeChart
             svg.Append(Invariant, $"<text x=\"{X(x):0.#}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\" fill=\"#555\">{Format(x)}</text>");
         }
 
-        svg.Append(Invariant, $"<text x=\"{Width - Right}\" y=\"{Height - 4}\" text-anchor=\"end\" fill=\"#555\">seconds</text>");
+        svg.Append(Invariant, $"<text x=\"{Width - Right}\" y=\"{Height - 4}\" text-anchor=\"end\" fill=\"#555\">{Html(xLabel)}</text>");
         svg.Append(Invariant, $"<text x=\"12\" y=\"{Top + ((Height - Top - Bottom) / 2)}\" transform=\"rotate(-90 12 {Top + ((Height - Top - Bottom) / 2)})\" text-anchor=\"middle\" fill=\"#555\">{Html(unit)}</text>");
         svg.Append(Invariant, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{Width - Left - Right}\" height=\"{Height - Top - Bottom}\" fill=\"none\" stroke=\"#bbb\"/>");
         // Markers, labels staggered so neighbours do not overlap.
