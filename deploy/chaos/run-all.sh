@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the four experiments of deploy/chaos/experiments one after the other on the lab (full forms by default) and
+# writes each one's journal and HTML report, then a summary table of the measured values from the journals.
+# Usage: deploy/chaos/run-all.sh [--short] [--out DIR] [--dir LAB_DIR] [EXPERIMENT ...]
+#   The lab must be up (scale lab up). Exit code: 0 when every hypothesis held.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+short=() out="chaos-results" lab=() names=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --short) short=(--short); shift ;;
+    --out) out="$2"; shift 2 ;;
+    --dir) lab=(--dir "$2"); shift 2 ;;
+    -h|--help) sed -n 2,5p "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) names+=("$1"); shift ;;
+  esac
+done
+[[ ${#names[@]} -gt 0 ]] || names=(zone-loss primary-loss cpu-exhaustion batch-worker-loss)
+scale=(dotnet "$root/artifacts/bin/Scale.Cli/release/scale.dll")
+dotnet build "$root/src/Scale.Cli" -c Release -v q -nologo >/dev/null
+mkdir -p "$out"
+status=0
+for name in "${names[@]}"; do
+  echo "== $name"
+  "${scale[@]}" chaos run "$root/deploy/chaos/experiments/$name.json" --target lab "${lab[@]}" "${short[@]}" \
+    --journal "$out/$name.journal.json" --report "$out/$name.html" || status=1
+done
+
+python3 - "$out" "${names[@]}" <<'PY'
+import json, sys
+out, names = sys.argv[1], sys.argv[2:]
+print("\n| experiment | held | status | duration (s) | requests | errors | p99 (ms) | max (ms) | lines met |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+for name in names:
+    try:
+        j = json.load(open(f"{out}/{name}.journal.json"))
+    except FileNotFoundError:
+        print(f"| {name} | no journal | | | | | | | |")
+        continue
+    s = j["extensions"][0]
+    load = s.get("load") or {}
+    verdicts = s["verdicts"]
+    met = sum(1 for v in verdicts if v["met"])
+    print(f"| {name} | {'yes' if s['hypothesis_held'] else 'NO'} | {j['status']}{', deviated' if j['deviated'] else ''} | {j['duration']:.0f} | "
+          f"{load.get('completed', '-')} | {load.get('errors', '-')} | {load.get('p99_ms', '-')} | {load.get('max_ms', '-')} | {met}/{len(verdicts)} |")
+for name in names:
+    try:
+        j = json.load(open(f"{out}/{name}.journal.json"))
+    except FileNotFoundError:
+        continue
+    print(f"\n{name}:")
+    for v in j["extensions"][0]["verdicts"]:
+        print(f"  {'ok  ' if v['met'] else 'FAIL'} {v['phase']:<7} {v['line']}: {v['explanation']}")
+PY
+exit $status
