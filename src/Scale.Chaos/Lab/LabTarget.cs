@@ -233,8 +233,8 @@ public sealed class LabTarget : IChaosTarget
             measurements["throttled_seconds"] = measurements.GetValueOrDefault("throttled_seconds") + throttledSeconds;
             measurements["stress_cpu_seconds"] = measurements.GetValueOrDefault("stress_cpu_seconds") + stressCpu;
             measurements["instance_cpu_seconds"] = measurements.GetValueOrDefault("instance_cpu_seconds") + instanceCpu;
-            // How much of the quota the stress itself took: near 1 means the instance was left almost nothing.
-            measurements["stress_share_of_quota"] = stressCpu / (run.Cores * run.Clock.Elapsed.TotalSeconds);
+            // The group (instance + stress) against its quota: near 1 means it was held at its limit the whole time.
+            measurements["quota_used"] = (stressCpu + instanceCpu) / (run.Cores * run.Clock.Elapsed.TotalSeconds);
             hit.Add(run.Instance);
             details.Add(string.Create(Invariant, $"{run.Instance}: throttled in {throttled} periods ({throttledSeconds:0.0} s), stress-ng used {stressCpu:0.0} CPU s, the instance {instanceCpu:0.0} CPU s"));
         }

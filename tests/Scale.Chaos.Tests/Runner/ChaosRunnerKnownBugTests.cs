@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using Scale.Chaos.Experiments;
+using Scale.Chaos.Runner;
+using Scale.Testing;
+
+namespace Scale.Chaos.Tests.Runner;
+
+/// <summary>
+/// Behaviour the runner gets wrong today, each test failing against the current src/ (skipped until fixed; the
+/// skip reason names the place and the fix). Remove the Skip with the fix.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ChaosRunnerKnownBugTests
+{
+    private const string BatchRollback = """[ { "type": "action", "name": "undo", "provider": { "type": "scale", "func": "kill_batch_workers", "arguments": { "count": 1 } } } ]""";
+
+    [Fact(Skip = "src/Scale.Chaos/Runner/ChaosRunner.cs:118-135: background tasks' results are awaited as Task and dropped; keep List<Task<bool>> and activityFailed |= !await task")]
+    public async Task RunAsync_BackgroundActionFails_StatusFailed()
+    {
+        await using var target = new RecordingTarget();
+        var experiment = Parse("""
+            {
+              "title": "t",
+              "method": [
+                { "type": "action", "name": "broken-in-background", "background": true, "provider": { "type": "process", "path": "/nonexistent/scale-chaos-test-program" } },
+                { "type": "action", "name": "fine", "provider": { "type": "process", "path": "/bin/true" } } ]
+            }
+            """);
+
+        var result = await new ChaosRunner(target, new ChaosRunOptions()).RunAsync(experiment, CancellationToken.None);
+
+        Assert.Contains(result.Journal["run"]!.AsArray(), r => r!["status"]!.GetValue<string>() == "failed");
+        Assert.Equal("failed", result.Status);
+    }
+
+    [Fact(Skip = "src/Scale.Chaos/Runner/Functions.cs:253-261 (GetJsonAsync) and ChaosRunner.cs:435 (ExecuteAsync): HttpClient's timeout is a TaskCanceledException nobody catches, so the whole run throws; catch OperationCanceledException when the run's token is not cancelled and fail the probe")]
+    public async Task RunAsync_PrometheusDoesNotAnswerInTime_TheProbeFailsAndTheRunGoesOn()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var url = $"http://127.0.0.1:{Tools.FreePort()}/";
+        builder.WebHost.UseUrls(url);
+        await using var server = builder.Build();
+        server.MapGet("/api/v1/query", async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(8));
+            return "{}";
+        });
+        await server.StartAsync();
+        await using var target = new RecordingTarget();
+        var experiment = Parse($$"""
+            {
+              "title": "t",
+              "method": [ { "type": "probe", "name": "slow-prometheus", "tolerance": 1,
+                "provider": { "type": "scale", "func": "prometheus", "arguments": { "query": "up", "prometheus_url": "{{url}}" } } } ],
+              "rollbacks": {{BatchRollback}}
+            }
+            """);
+
+        var result = await new ChaosRunner(target, new ChaosRunOptions()).RunAsync(experiment, CancellationToken.None);
+
+        Assert.Equal("failed", result.Journal["run"]![0]!["status"]!.GetValue<string>());
+        Assert.True(result.Deviated);
+        Assert.Equal(["kill_batch_workers 1"], target.Actions);
+    }
+
+    [Fact(Skip = "src/Scale.Chaos/Runner/ExternalProviders.cs:86-91: a process provider is killed on its own timeout only; when the run is aborted or interrupted the program goes on. Kill the process tree on any OperationCanceledException, then rethrow")]
+    public async Task RunAsync_SafeguardAbortsDuringAProcessAction_TheProgramIsKilled()
+    {
+        using var folder = new TempFolder("scale-chaos-abort-");
+        var marker = Path.Join(folder.Path, "still-running");
+        await using var target = new RecordingTarget();
+        var experiment = Parse($$"""
+            {
+              "title": "t",
+              "controls": [ { "name": "safeguards", "provider": { "type": "scale", "func": "safeguards", "arguments": { "probes": [
+                { "type": "probe", "name": "always-breached", "tolerance": 0, "breached_for_seconds": 1, "provider": { "type": "process", "path": "/bin/false" } } ] } } } ],
+              "method": [ { "type": "action", "name": "long", "provider": { "type": "process", "path": "/bin/sh", "arguments": ["-c", "sleep 4; touch '{{marker}}'"] } } ]
+            }
+            """);
+
+        var result = await new ChaosRunner(target, new ChaosRunOptions()).RunAsync(experiment, CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(5));
+
+        Assert.Equal("aborted", result.Status);
+        Assert.False(File.Exists(marker), "the method's program went on after the run was aborted");
+    }
+
+    private static Experiment Parse(string json) => Experiment.Parse("test.json", (JsonObject)JsonNode.Parse(json)!, shortForm: false);
+}
