@@ -17,8 +17,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#names[@]} -gt 0 ]] || names=(zone-loss primary-loss cpu-exhaustion batch-worker-loss)
-scale=(dotnet "$root/artifacts/bin/Scale.Cli/release/scale.dll")
-dotnet build "$root/src/Scale.Cli" -c Release -v q -nologo >/dev/null
+# Not built here: the lab's web instances run from the same build output, and rebuilding under them would swap
+# their files. Build before `scale lab up` (dotnet build -c Release src/Scale.Cli), or point SCALE_DLL at a build.
+dll="${SCALE_DLL:-$root/artifacts/bin/Scale.Cli/release/scale.dll}"
+[[ -f "$dll" ]] || { echo "no $dll: dotnet build -c Release src/Scale.Cli first" >&2; exit 2; }
+scale=(dotnet "$dll")
 mkdir -p "$out"
 status=0
 for name in "${names[@]}"; do
