@@ -115,7 +115,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                     abortReason ??= reason;
                     abort.Cancel();
                 }, stopMonitor.Token);
-                var background = new List<Task>();
+                var background = new List<Task<bool>>();
                 try
                 {
                     foreach (var activity in experiment.Method)
@@ -131,7 +131,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
                     foreach (var task in background)
                     {
-                        await task;
+                        activityFailed |= !await task;
                     }
                 }
                 finally
@@ -258,6 +258,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                     if (probe.Tolerance is null)
                     {
                         throw new ChaosException($"{context.Experiment.Source}: {probe.Path}: a safeguard needs a tolerance");
+                    }
+
+                    if (probe.Tolerance.UsesBefore)
+                    {
+                        throw new ChaosException($"{context.Experiment.Source}: {probe.Path}: a safeguard's tolerance cannot refer to a value before the method (it has none): use a range");
                     }
 
                     var breachedFor = probe.Raw["breached_for_seconds"] is { } b ? Experiment.Number(b, "breached_for_seconds") : 0;
@@ -394,7 +399,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             var reference = activity.Raw["compare-with"]?.GetValue<string>() is { } line ? context.Before.GetValueOrDefault(line) : null;
             var verdict = succeeded ? tolerance.Check(entry.Output, reference) : new ToleranceVerdict(false, entry.Error!);
             json["tolerance_met"] = verdict.Met;
-            verdicts.Add(new Verdict(activity.Name, phase == Phase.Rollback ? Phase.Rollback : Phase.Method, Tolerance.Show(entry.Output), tolerance.Describe(), verdict.Met, verdict.Explanation));
+            lock (verdicts)
+            {
+                verdicts.Add(new Verdict(activity.Name, phase == Phase.Rollback ? Phase.Rollback : Phase.Method, Tolerance.Show(entry.Output), tolerance.Describe(), verdict.Met, verdict.Explanation));
+            }
+
             options.Log.WriteLine($"  {(verdict.Met ? "ok  " : "FAIL")} {activity.Name}: {verdict.Explanation}");
         }
         else if (!succeeded)
@@ -403,7 +412,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             context.Event("error", $"{activity.Name}: {entry.Error}");
         }
 
-        journal.Add(json);
+        lock (journal)
+        {
+            journal.Add(json);
+        }
+
         if (activity.PauseAfter > 0)
         {
             options.Log.WriteLine(string.Create(Invariant, $"  pause {activity.PauseAfter:0} s"));
@@ -431,6 +444,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
         catch (ChaosException ex)
         {
             return new ActivityRun(started, clock.Elapsed, null, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A timeout of the activity's own (an HTTP client's), not the run being stopped: the activity failed.
+            return new ActivityRun(started, clock.Elapsed, null, string.Create(Invariant, $"timed out after {clock.Elapsed.TotalSeconds:0.0} s"));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or Npgsql.NpgsqlException or TimeoutException or InvalidOperationException or JsonException or k8s.Autorest.HttpOperationException)
         {

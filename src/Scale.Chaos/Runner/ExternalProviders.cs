@@ -85,10 +85,16 @@ internal static class ExternalProviders
             {
                 await process.WaitForExitAsync(limit.Token);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
+                // Its own timeout, or the run stopping: either way nothing of it keeps running.
                 process.Kill(entireProcessTree: true);
-                throw new ChaosException($"{provider.Function} did not finish within {timeout} s");
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new ChaosException($"{provider.Function} did not finish within {timeout} s");
+                }
+
+                throw;
             }
 
             return new JsonObject { ["status"] = process.ExitCode, ["stdout"] = await stdout, ["stderr"] = await stderr };

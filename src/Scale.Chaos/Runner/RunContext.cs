@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Scale.Chaos.Experiments;
 using Scale.Chaos.Probes;
@@ -90,13 +91,13 @@ public sealed class RunContext
     public double? LastFaultAt { get; internal set; }
 
     /// <summary>Each steady-state line's value before the method, by probe name (for relative tolerances).</summary>
-    public Dictionary<string, JsonNode?> Before { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, JsonNode?> Before { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The last report of each action, by function name (for fault_measurement).</summary>
-    public Dictionary<string, FaultReport> Faults { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, FaultReport> Faults { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Anything an action leaves for later probes (HAProxy counters at the fault, the batch outcome).</summary>
-    public Dictionary<string, object> State { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, object> State { get; } = new(StringComparer.Ordinal);
 
     public IReadOnlyList<TimelineEvent> Events
     {

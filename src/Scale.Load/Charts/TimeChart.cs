@@ -31,8 +31,9 @@ public static class TimeChart
         ArgumentNullException.ThrowIfNull(series);
         markers ??= [];
         var points = series.SelectMany(s => s.Points).ToList();
-        var xMin = points.Count == 0 ? 0 : Math.Min(points.Min(p => p.X), markers.Count == 0 ? double.MaxValue : markers.Min(m => m.X));
-        var xMax = points.Count == 0 ? 1 : Math.Max(points.Max(p => p.X), markers.Count == 0 ? double.MinValue : markers.Max(m => m.X));
+        var xs = points.Select(p => p.X).Concat(markers.Select(m => m.X)).ToList();
+        var xMin = xs.Count == 0 ? 0 : xs.Min();
+        var xMax = xs.Count == 0 ? 1 : xs.Max();
         if (xMax <= xMin)
         {
             xMax = xMin + 1;

@@ -9,15 +9,15 @@ using Scale.Testing;
 namespace Scale.Chaos.Tests.Runner;
 
 /// <summary>
-/// Behaviour the runner gets wrong today, each test failing against the current src/ (skipped until fixed; the
-/// skip reason names the place and the fix). Remove the Skip with the fix.
+/// Failures the runner must contain: a failing background activity fails the run, a slow Prometheus fails its probe
+/// (not the run), and an aborted run leaves no process provider running.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class ChaosRunnerKnownBugTests
+public sealed class ChaosRunnerFailureTests
 {
     private const string BatchRollback = """[ { "type": "action", "name": "undo", "provider": { "type": "scale", "func": "kill_batch_workers", "arguments": { "count": 1 } } } ]""";
 
-    [Fact(Skip = "src/Scale.Chaos/Runner/ChaosRunner.cs:118-135: background tasks' results are awaited as Task and dropped; keep List<Task<bool>> and activityFailed |= !await task")]
+    [Fact]
     public async Task RunAsync_BackgroundActionFails_StatusFailed()
     {
         await using var target = new RecordingTarget();
@@ -36,7 +36,7 @@ public sealed class ChaosRunnerKnownBugTests
         Assert.Equal("failed", result.Status);
     }
 
-    [Fact(Skip = "src/Scale.Chaos/Runner/Functions.cs:253-261 (GetJsonAsync) and ChaosRunner.cs:435 (ExecuteAsync): HttpClient's timeout is a TaskCanceledException nobody catches, so the whole run throws; catch OperationCanceledException when the run's token is not cancelled and fail the probe")]
+    [Fact]
     public async Task RunAsync_PrometheusDoesNotAnswerInTime_TheProbeFailsAndTheRunGoesOn()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -67,7 +67,7 @@ public sealed class ChaosRunnerKnownBugTests
         Assert.Equal(["kill_batch_workers 1"], target.Actions);
     }
 
-    [Fact(Skip = "src/Scale.Chaos/Runner/ExternalProviders.cs:86-91: a process provider is killed on its own timeout only; when the run is aborted or interrupted the program goes on. Kill the process tree on any OperationCanceledException, then rethrow")]
+    [Fact]
     public async Task RunAsync_SafeguardAbortsDuringAProcessAction_TheProgramIsKilled()
     {
         using var folder = new TempFolder("scale-chaos-abort-");
