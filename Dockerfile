@@ -17,6 +17,7 @@ WORKDIR /src
 # Restore first, from the project files only, so a code change does not download packages again.
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Directory.Build.props src/
+COPY src/Scale.Chaos/Scale.Chaos.csproj src/Scale.Chaos/
 COPY src/Scale.Cli/Scale.Cli.csproj src/Scale.Cli/
 COPY src/Scale.Corpus/Scale.Corpus.csproj src/Scale.Corpus/
 COPY src/Scale.Lab/Scale.Lab.csproj src/Scale.Lab/
