@@ -40,7 +40,7 @@ public sealed class PostgresClusterTests(PostgresClusterFixture fixture) : IClas
             Cluster.MultiHostConnectionString("prefer-standby"), StringComparison.Ordinal);
 
         // Passwords are checked: loopback is not trusted.
-        var wrong = new NpgsqlConnectionStringBuilder(Cluster.PrimaryConnectionString) { Password = "wrong" };
+        var wrong = new NpgsqlConnectionStringBuilder(Cluster.PrimaryConnectionString) { Password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)) };
         var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(wrong.ConnectionString, "SELECT 1"));
         Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState);
     }

@@ -6,6 +6,9 @@ namespace Scale.Corpus.Tests.Sources;
 
 public sealed class CorpusSourceFactoryTests : IDisposable
 {
+    // Never used to sign anything here (no request is made): generated so no literal key sits in the tests.
+    private static readonly string GeneratedSecretKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     private static readonly CorpusSourceOptions NoEnvironment = new() { GetEnvironmentVariable = _ => null };
 
     private readonly TempFolder _temp = new();
@@ -19,7 +22,7 @@ public sealed class CorpusSourceFactoryTests : IDisposable
         {
             S3Endpoint = "http://127.0.0.1:9000",
             S3AccessKey = "key",
-            S3SecretKey = "secret",
+            S3SecretKey = GeneratedSecretKey,
         });
 
         var s3 = Assert.IsType<S3Source>(source);
@@ -38,7 +41,7 @@ public sealed class CorpusSourceFactoryTests : IDisposable
         {
             GetEnvironmentVariable = name => environment.GetValueOrDefault(name),
             S3AccessKey = "key",
-            S3SecretKey = "secret",
+            S3SecretKey = GeneratedSecretKey,
         });
 
         Assert.Equal("s3://lakh/@http://aws-variable:1", source.Identity);
