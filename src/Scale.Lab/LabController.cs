@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Npgsql;
+using static Scale.Lab.ProgramRunner;
 
 namespace Scale.Lab;
 
@@ -483,43 +484,9 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
 
     private void Step(string what) => log.WriteLine($"scale lab: {what}");
 
-    private static string? Find(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
-            .Concat(["/usr/sbin", "/sbin"])
-            .Select(d => Path.Join(d, program)).FirstOrDefault(File.Exists);
-
     private static void RunSync(string program, string[] arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(program, arguments) { UseShellExecute = false })!;
         process.WaitForExit();
-    }
-
-    private static async Task<string> RunAsync(string program, string[] arguments, CancellationToken cancellationToken, bool check = true, Dictionary<string, string>? environment = null)
-    {
-        var info = new ProcessStartInfo(Find(program) ?? program, arguments)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var (name, value) in environment ?? [])
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} did not start");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        var text = await output + await error;
-        if (check && process.ExitCode != 0)
-        {
-            var tail = string.Join('\n', text.Split('\n').TakeLast(15));
-            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments.Take(3))} exited with {process.ExitCode}: {tail}");
-        }
-
-        return text;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using Scale.Chaos.Probes;
+using Scale.Lab;
 
 namespace Scale.Chaos.Lab;
 
@@ -183,30 +184,15 @@ internal sealed class LabBatchRun(LabTarget lab, BatchRunSettings settings, Rand
         return db;
     }
 
-    private ProcessStartInfo ScaleStart(string[] arguments)
-    {
-        var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet", [lab.ScaleProgram, .. arguments])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["SCALE_LOG_FORMAT"] = "json";
-        return info;
-    }
-
     private async Task<int> ScaleAsync(string[] arguments, CancellationToken cancellationToken, bool check = true)
     {
-        using var process = Process.Start(ScaleStart(arguments)) ?? throw new ChaosException("scale did not start");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        var text = await output + await error;
-        if (check && process.ExitCode != 0)
+        var result = await ProgramRunner.RunCapturedAsync(Environment.ProcessPath ?? "dotnet", [lab.ScaleProgram, .. arguments], cancellationToken,
+            new Dictionary<string, string> { ["SCALE_LOG_FORMAT"] = "json" });
+        if (check && result.ExitCode != 0)
         {
-            throw new ChaosException($"scale {arguments[0]} exited with {process.ExitCode}: {string.Join('\n', text.Split('\n').TakeLast(8))}");
+            throw new ChaosException($"scale {arguments[0]} exited with {result.ExitCode}: {string.Join('\n', result.Output.Split('\n').TakeLast(8))}");
         }
 
-        return process.ExitCode;
+        return result.ExitCode;
     }
 }

@@ -181,7 +181,7 @@ public sealed class LabTarget : IChaosTarget
     {
         var component = _layout.Components.FirstOrDefault(c => c.Name == instance)
             ?? throw new ChaosException($"the lab has no instance '{instance}' (web instances: {string.Join(", ", _layout.Web.Select(w => w.Name))})");
-        var stressNg = Tools.Find("stress-ng") ?? throw new ChaosException("stress-ng is not installed: apt-get install stress-ng");
+        var stressNg = ProgramRunner.Find("stress-ng") ?? throw new ChaosException("stress-ng is not installed: apt-get install stress-ng");
         var pid = (await PidsAsync(cancellationToken)).TryGetValue(component.Name, out var found) ? found : throw new ChaosException($"{instance} is not running");
         if (DryRun)
         {
@@ -306,32 +306,14 @@ public sealed class LabTarget : IChaosTarget
         };
     }
 
-    private async Task SupervisorctlAsync(string[] arguments, CancellationToken cancellationToken)
-    {
-        var info = new ProcessStartInfo(Tools.Find("supervisorctl") ?? "supervisorctl", ["-c", _layout.SupervisorConfig, .. arguments])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(info) ?? throw new ChaosException("supervisorctl did not start");
-        await process.StandardOutput.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-    }
+    private Task<string> SupervisorctlAsync(string[] arguments, CancellationToken cancellationToken) =>
+        ProgramRunner.RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, .. arguments], cancellationToken, check: false);
 
     // One supervisorctl call for every program's pid ("web-a1  RUNNING  pid 1234, uptime 0:01:02"): a fault hits
     // all its victims within milliseconds of each other.
     private async Task<Dictionary<string, int>> PidsAsync(CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(Tools.Find("supervisorctl") ?? "supervisorctl", ["-c", _layout.SupervisorConfig, "status"])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(info) ?? throw new ChaosException("supervisorctl did not start");
-        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
+        var output = await ProgramRunner.RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, "status"], cancellationToken, check: false);
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -347,13 +329,4 @@ public sealed class LabTarget : IChaosTarget
     }
 
     private sealed record StressRun(string Instance, int Pid, CpuCgroup Group, Process Stress, double InstanceCpuBefore, (long Throttled, double ThrottledSeconds) ThrottlingBefore, double Cores, Stopwatch Clock);
-}
-
-/// <summary>Programs on PATH (and the sbin folders, where Debian puts daemons).</summary>
-internal static class Tools
-{
-    public static string? Find(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
-            .Concat(["/usr/sbin", "/sbin"])
-            .Select(d => Path.Join(d, program)).FirstOrDefault(File.Exists);
 }

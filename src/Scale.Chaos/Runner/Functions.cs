@@ -85,13 +85,9 @@ public static class Functions
     {
         var context = call.Context;
         var load = context.Load ?? throw new ChaosException("this probe measures the steady load: add the load control to the experiment");
-        // The second being sent is incomplete: look up to the one before it.
-        var end = Math.Max(0, load.ElapsedSeconds - 1);
-        if (context.LoadRun is { IsCompleted: true })
-        {
-            end = int.MaxValue;
-        }
-
+        // While the load runs, the second being sent is incomplete: look up to the one before it. Once it has
+        // stopped, every second is complete.
+        var end = context.LoadRun is { IsCompleted: true } ? load.ElapsedSeconds + 1 : Math.Max(0, load.ElapsedSeconds - 1);
         var since = call.Text("since");
         int from;
         if (call.WindowOverride is { } seconds)
@@ -112,15 +108,6 @@ public static class Functions
         else
         {
             from = end - (int)call.Number("window_seconds", 10);
-        }
-
-        if (end == int.MaxValue)
-        {
-            end = load.ElapsedSeconds + 1;
-            if (call.WindowOverride is not null || since is null)
-            {
-                from = end - (int)(call.WindowOverride ?? call.Number("window_seconds", 10));
-            }
         }
 
         return load.Window(Math.Max(from, (int)Math.Floor(context.SteadyFrom - context.LoadStartedAt)), end);
