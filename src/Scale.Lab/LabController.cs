@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Npgsql;
+using Scale.Lab.Haproxy;
+using Scale.Lab.Network;
+using Scale.Lab.Packages;
+using Scale.Lab.Patroni;
+using Scale.Lab.Supervision;
 using static Scale.Lab.ProgramRunner;
 
 namespace Scale.Lab;
@@ -11,47 +15,86 @@ public sealed record LabComponentStatus(string Name, string Kind, string? Zone, 
 
 /// <summary>
 /// Starts, inspects and removes the lab. `up` is idempotent (a running lab is only completed and checked) and
-/// cleans up after itself when it cannot finish; `down` stops every process the lab started and deletes its folder.
+/// cleans up after itself when it cannot finish; `down` stops every process the lab started, removes its network
+/// (namespaces, links, faults) and deletes its folder, also after a crash of `up` itself.
 /// </summary>
-public sealed class LabController(LabOptions options, TextWriter log) : IDisposable
+public sealed class LabController : IDisposable
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    // The programs the lab needs and the Debian packages they come in.
-    private static readonly (string Program, string Package)[] Requirements =
-    [
-        ("supervisord", "supervisor"), ("supervisorctl", "supervisor"), ("etcd", "etcd-server"), ("patroni", "patroni"),
-        ("haproxy", "haproxy"), ("prometheus", "prometheus"), ("prometheus-alertmanager", "prometheus-alertmanager"),
-        ("prometheus-postgres-exporter", "prometheus-postgres-exporter"),
-        // Not the lab's own: the CPU exhaustion experiment (`scale chaos`) runs it inside an instance's cgroup.
-        ("stress-ng", "stress-ng"),
-    ];
-
-    private readonly LabLayout _layout = new(options);
+    private readonly LabOptions _options;
+    private readonly TextWriter _log;
+    private readonly LabLayout _layout;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(3) };
+    private readonly PatroniClient _patroni;
+    private readonly HaproxyStats _haproxy;
+
+    public LabController(LabOptions options, TextWriter log, ICommandRunner? commands = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _log = log;
+        _layout = new LabLayout(options);
+        var runner = commands ?? SystemCommandRunner.Instance;
+        Network = new LabNetwork(_layout.Network, runner);
+        HostSupervisor = new Supervisor("host", _layout.SupervisorConfig(null), _layout.SupervisorPidFile(null), null, runner);
+        ZoneSupervisors = LabLayout.Zones.Select((zone, z) =>
+            new Supervisor(zone, _layout.SupervisorConfig(zone), _layout.SupervisorPidFile(zone), _layout.Network.Namespace(z), runner)).ToList();
+        _patroni = new PatroniClient(_http);
+        _haproxy = new HaproxyStats(_http, _layout.StatsPort);
+        Packages = new DebianPackages(runner, log);
+    }
 
     public LabLayout Layout => _layout;
+
+    /// <summary>The zones' namespaces, links and network faults.</summary>
+    public LabNetwork Network { get; }
+
+    /// <summary>The host's supervisord: HAProxy, Prometheus, alertmanager.</summary>
+    public Supervisor HostSupervisor { get; }
+
+    /// <summary>One supervisord per zone, inside its namespace, in the order of <see cref="LabLayout.Zones"/>.</summary>
+    public IReadOnlyList<Supervisor> ZoneSupervisors { get; }
+
+    public DebianPackages Packages { get; }
+
+    /// <summary>The supervisord that runs a component.</summary>
+    public Supervisor SupervisorOf(LabComponent component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        return component.Zone is null ? HostSupervisor : ZoneSupervisors[_layout.Network.ZoneIndex(component.Zone)];
+    }
+
+    /// <summary>True while any of the lab's supervisors runs.</summary>
+    public bool IsRunning => HostSupervisor.IsRunning || ZoneSupervisors.Any(s => s.IsRunning);
 
     public void Dispose() => _http.Dispose();
 
     /// <summary>Starts the lab (or completes a running one) and returns its URL once every component is healthy.</summary>
     public async Task<string> UpAsync(CancellationToken cancellationToken)
     {
-        options.Validate();
-        await EnsurePackagesAsync(cancellationToken);
-        var alreadyRunning = SupervisorRunning();
+        _options.Validate();
+        var root = Environment.UserName == "root";
+        if (!root || !OperatingSystem.IsLinux())
+        {
+            throw new InvalidOperationException("the lab's zones are Linux network namespaces, which only root can make: run `sudo scale lab up`");
+        }
+
+        await Packages.EnsureAsync(root, cancellationToken);
+        var alreadyRunning = IsRunning;
         try
         {
             var secrets = Prepare();
-            if (!alreadyRunning)
-            {
-                Step("starting supervisord");
-                await RunAsync("supervisord", ["-c", _layout.SupervisorConfig], cancellationToken);
-                await WaitAsync("supervisord", () => Task.FromResult(File.Exists(_layout.SupervisorSocket)), TimeSpan.FromSeconds(20), cancellationToken);
-            }
-            else
+            if (alreadyRunning)
             {
                 Step($"a lab is already running in {_layout.Root}: completing and checking it");
+            }
+
+            Step($"network: zones {string.Join(", ", LabLayout.Zones.Select((zone, z) => $"{zone} = namespace {_layout.Network.Namespace(z)} at {_layout.Network.ZoneAddress(z)}"))}, bridge {_layout.Network.Bridge} at {_layout.Network.HostAddress}");
+            await Network.EnsureAsync(cancellationToken);
+            foreach (var supervisor in ZoneSupervisors.Append(HostSupervisor))
+            {
+                await supervisor.StartDaemonAsync(cancellationToken);
             }
 
             Step("etcd, one member per zone");
@@ -60,37 +103,52 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
 
             Step("PostgreSQL under Patroni, one per zone: a primary and two synchronous-capable replicas");
             await StartAsync(_layout.Components.Where(c => c.Kind == "patroni"), cancellationToken);
-            await WaitAsync("a Patroni primary and two streaming replicas", async () => (await RolesAsync(cancellationToken)) is { Primaries: 1, Replicas: 2 }, options.StartTimeout, cancellationToken);
+            await WaitAsync("a Patroni primary and two streaming replicas", async () => (await RolesAsync(cancellationToken)) is { Primaries: 1, Replicas: 2 }, _options.StartTimeout, cancellationToken);
 
             Step("HAProxy (web, PostgreSQL primary and replicas by role, stats)");
             await StartAsync(_layout.Components.Where(c => c.Kind == "haproxy"), cancellationToken);
             await WaitHealthyAsync(_layout.Components.Where(c => c.Kind == "haproxy"), cancellationToken);
-            await WaitAsync("the primary through HAProxy", () => CanConnectAsync(SuperuserConnection(secrets), cancellationToken), options.StartTimeout, cancellationToken);
+            await WaitAsync("the primary through HAProxy", () => CanConnectAsync(SuperuserConnection(secrets), cancellationToken), _options.StartTimeout, cancellationToken);
 
             Step("the store: role and database, then the corpus extracted and similar songs computed");
             await CreateDatabaseAsync(secrets, cancellationToken);
             await LoadStoreAsync(secrets, cancellationToken);
 
-            Step($"web instances ({options.WebPerZone} per zone), exporters, Prometheus, alertmanager");
+            Step($"web instances ({_options.WebPerZone} per zone), exporters, Prometheus, alertmanager");
             await StartAsync(_layout.Components.Where(c => c.Kind is "web" or "postgres_exporter" or "prometheus" or "alertmanager"), cancellationToken);
             await WaitHealthyAsync(_layout.Components, cancellationToken);
-            await WaitAsync("HAProxy sending to every web instance", async () => (await HaproxyWebUpAsync(cancellationToken)) == _layout.Web.Count(), TimeSpan.FromSeconds(30), cancellationToken);
+            await WaitAsync("HAProxy sending to every web instance", async () => (await HaproxyWebUpAsync(cancellationToken)) == _layout.Web.Count(), TimeSpan.FromSeconds(60), cancellationToken);
             Step($"up: {_layout.Url}");
             return _layout.Url;
         }
         catch (Exception ex) when (!alreadyRunning && ex is not OperationCanceledException)
         {
-            log.WriteLine($"scale lab: could not finish starting ({ex.Message}); removing what was started. Logs: {_layout.PathOf("logs")}");
+            _log.WriteLine($"scale lab: could not finish starting ({ex.Message}); removing what was started. Logs: {_layout.PathOf("logs")}");
             // The folder stays with its logs, for the error to be read; the next `up` or `down` clears it.
             await StopProcessesAsync(CancellationToken.None);
             throw;
         }
     }
 
+    /// <summary>
+    /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs in the
+    /// order a machine's boot would (etcd, Patroni, the exporter, web). Returns without waiting for them to be healthy.
+    /// </summary>
+    public async Task StartZoneAsync(string zone, CancellationToken cancellationToken)
+    {
+        var z = _layout.Network.ZoneIndex(zone);
+        await Network.SetZoneLinkAsync(z, up: true, cancellationToken);
+        await ZoneSupervisors[z].StartDaemonAsync(cancellationToken);
+        foreach (var kind in new[] { "etcd", "patroni", "postgres_exporter", "web" })
+        {
+            await ZoneSupervisors[z].StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
+        }
+    }
+
     /// <summary>Every component, its zone, process state, health and role.</summary>
     public async Task<IReadOnlyList<LabComponentStatus>> StatusAsync(CancellationToken cancellationToken)
     {
-        if (!SupervisorRunning())
+        if (!IsRunning && !File.Exists(_layout.SecretsFile))
         {
             return [];
         }
@@ -99,12 +157,15 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         var result = new List<LabComponentStatus>();
         foreach (var component in _layout.Components)
         {
-            var process = processes.GetValueOrDefault(component.Name, "UNKNOWN");
+            var process = processes.TryGetValue(component.Name, out var state) ? state.State : "DOWN";
             var (healthy, detail) = await ProbeAsync(component, cancellationToken);
             string? role = null;
             if (component.Kind == "patroni")
             {
-                (role, detail) = await PatroniRoleAsync(component, cancellationToken);
+                var member = await _patroni.MemberAsync(component.Address, cancellationToken);
+                role = member.Role;
+                detail = member.Role is null ? "REST API unreachable"
+                    : member.Role == "replica" && member.ReplicationState is { } replication ? $"{member.State}, {replication}" : member.State ?? "";
                 healthy = healthy && role is "primary" or "replica";
             }
 
@@ -114,7 +175,10 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         return result;
     }
 
-    /// <summary>Stops everything the lab started and deletes its folder. Harmless when no lab is there.</summary>
+    /// <summary>
+    /// Stops everything the lab started, removes its network and deletes its folder. Harmless when no lab is there,
+    /// and complete after a crash: the namespaces' processes are found by namespace, the rest by the lab's folder.
+    /// </summary>
     public async Task DownAsync(CancellationToken cancellationToken)
     {
         await StopProcessesAsync(cancellationToken);
@@ -126,11 +190,17 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
 
     private async Task StopProcessesAsync(CancellationToken cancellationToken)
     {
-        if (SupervisorRunning())
+        if (IsRunning)
         {
             Step("stopping every lab process");
-            await RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, "shutdown"], cancellationToken, check: false);
-            await WaitAsync("supervisord to exit", () => Task.FromResult(!SupervisorRunning()), TimeSpan.FromSeconds(90), cancellationToken, quiet: true).ConfigureAwait(false);
+            // In parallel: each zone's PostgreSQL gets its fast shutdown; the host's last would wait for nothing.
+            await Task.WhenAll(ZoneSupervisors.Append(HostSupervisor).Select(s => s.ShutdownAsync(TimeSpan.FromSeconds(90), cancellationToken)));
+        }
+
+        // The namespaces (whatever still runs in them is killed first), their links and faults, the bridge.
+        if (OperatingSystem.IsLinux() && Environment.UserName == "root")
+        {
+            await Network.RemoveAsync(cancellationToken);
         }
 
         // Anything still running from the lab's folder (a child that outlived its group) goes too.
@@ -157,7 +227,7 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
             File.SetUnixFileMode(_layout.Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
-        options.Save(_layout.Root);
+        _options.Save(_layout.Root);
         var secrets = LabSecrets.LoadOrCreate(_layout.SecretsFile);
         var postgresUser = Environment.UserName == "root" ? "postgres" : null;
         new LabFiles(_layout, secrets, FindPrograms(), postgresUser).WriteAll();
@@ -172,69 +242,17 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         return secrets;
     }
 
-    private LabPrograms FindPrograms()
-    {
-        var postgresBin = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Join(d, "bin")).Where(d => File.Exists(Path.Join(d, "initdb"))).OrderDescending(StringComparer.Ordinal).FirstOrDefault()
-            : null;
-        return new LabPrograms(
+    private LabPrograms FindPrograms() =>
+        new(
             Environment.ProcessPath ?? "dotnet",
-            options.ScaleProgram,
+            _options.ScaleProgram,
             Find("etcd")!,
             Find("patroni")!,
-            postgresBin ?? throw new InvalidOperationException("PostgreSQL's server programs (initdb) are missing: apt-get install postgresql"),
+            DebianPackages.PostgresBin() ?? throw new InvalidOperationException("PostgreSQL's server programs (initdb) are missing: apt-get install postgresql"),
             Find("prometheus-postgres-exporter")!,
             Find("haproxy")!,
             Find("prometheus")!,
             Find("prometheus-alertmanager")!);
-    }
-
-    private async Task EnsurePackagesAsync(CancellationToken cancellationToken)
-    {
-        var missing = Requirements.Where(r => Find(r.Program) is null).Select(r => r.Package).ToList();
-        if (!Directory.Exists("/usr/lib/postgresql") || !Directory.GetDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Join(d, "bin", "initdb"))))
-        {
-            missing.Add("postgresql");
-        }
-
-        missing = missing.Distinct(StringComparer.Ordinal).ToList();
-        if (missing.Count == 0)
-        {
-            return;
-        }
-
-        if (Environment.UserName != "root")
-        {
-            throw new InvalidOperationException($"the lab needs these Debian packages: sudo apt-get install {string.Join(' ', missing)}");
-        }
-
-        if (!OperatingSystem.IsLinux())
-        {
-            throw new InvalidOperationException("the lab runs on Linux (Debian)");
-        }
-
-        Step($"installing {string.Join(", ", missing)}");
-        // Packages must not start their own system services (haproxy, supervisor, etcd): the lab runs its own.
-        const string PolicyFile = "/usr/sbin/policy-rc.d";
-        var hadPolicy = File.Exists(PolicyFile);
-        if (!hadPolicy)
-        {
-            await File.WriteAllTextAsync(PolicyFile, "#!/bin/sh\nexit 101\n", cancellationToken);
-            File.SetUnixFileMode(PolicyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        try
-        {
-            await RunAsync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", .. missing], cancellationToken, environment: new() { ["DEBIAN_FRONTEND"] = "noninteractive" });
-        }
-        finally
-        {
-            if (!hadPolicy)
-            {
-                File.Delete(PolicyFile);
-            }
-        }
-    }
 
     private async Task CreateDatabaseAsync(LabSecrets secrets, CancellationToken cancellationToken)
     {
@@ -256,7 +274,7 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
     private async Task LoadStoreAsync(LabSecrets secrets, CancellationToken cancellationToken)
     {
         var programs = FindPrograms();
-        var source = options.Source;
+        var source = _options.Source;
         if (source is null)
         {
             source = _layout.PathOf("corpus");
@@ -267,7 +285,7 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
                     Directory.Delete(source, recursive: true);
                 }
 
-                await RunAsync(programs.Dotnet, [programs.ScaleDll, "synth", "--files", options.SyntheticFiles.ToString(Invariant), "--out", source, "--seed", "1"], cancellationToken);
+                await RunAsync(programs.Dotnet, [programs.ScaleDll, "synth", "--files", _options.SyntheticFiles.ToString(Invariant), "--out", source, "--seed", "1"], cancellationToken);
             }
         }
 
@@ -277,7 +295,7 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
     }
 
     private string SuperuserConnection(LabSecrets secrets) =>
-        $"Host=127.0.0.1;Port={_layout.PrimaryPort};Database=postgres;Username=postgres;Password={secrets.SuperuserPassword};Timeout=3;Pooling=false";
+        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=postgres;Username=postgres;Password={secrets.SuperuserPassword};Timeout=3;Pooling=false";
 
     private static async Task<bool> CanConnectAsync(string connectionString, CancellationToken cancellationToken)
     {
@@ -310,16 +328,17 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
 
     private async Task StartAsync(IEnumerable<LabComponent> components, CancellationToken cancellationToken)
     {
-        var names = components.Select(c => c.Name).ToArray();
-        // "already started" is not an error: starting twice is harmless.
-        await RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, "start", .. names], cancellationToken, check: false);
+        foreach (var group in components.GroupBy(SupervisorOf))
+        {
+            await group.Key.StartAsync(group.Select(c => c.Name), cancellationToken);
+        }
     }
 
     private async Task WaitHealthyAsync(IEnumerable<LabComponent> components, CancellationToken cancellationToken)
     {
         foreach (var component in components)
         {
-            await WaitAsync(component.Name, async () => (await ProbeAsync(component, cancellationToken)).Healthy, options.StartTimeout, cancellationToken);
+            await WaitAsync(component.Name, async () => (await ProbeAsync(component, cancellationToken)).Healthy, _options.StartTimeout, cancellationToken);
         }
     }
 
@@ -341,52 +360,14 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         }
     }
 
-    private async Task<(string? Role, string Detail)> PatroniRoleAsync(LabComponent component, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(await _http.GetStringAsync(new Uri($"http://{component.Address}/patroni"), cancellationToken));
-            var root = document.RootElement;
-            var role = root.GetProperty("role").GetString() switch { "master" or "primary" => "primary", var r => r };
-            var state = root.TryGetProperty("state", out var s) ? s.GetString() : "?";
-            var detail = role == "replica" && root.TryGetProperty("replication_state", out var replication) ? $"{state}, {replication.GetString()}" : state ?? "";
-            return (role, detail);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
-        {
-            return (null, "REST API unreachable");
-        }
-    }
-
     private async Task<(int Primaries, int Replicas)> RolesAsync(CancellationToken cancellationToken)
     {
         var primaries = 0;
         var replicas = 0;
         foreach (var component in _layout.Components.Where(c => c.Kind == "patroni"))
         {
-            foreach (var (path, primary) in new[] { ("/primary", true), ("/replica", false) })
-            {
-                try
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Options, new Uri($"http://{component.Address}{path}"));
-                    using var response = await _http.SendAsync(request, cancellationToken);
-                    if (response.IsSuccessStatusCode)
-                    {
-                        if (primary)
-                        {
-                            primaries++;
-                        }
-                        else
-                        {
-                            replicas++;
-                        }
-                    }
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    // Not up yet.
-                }
-            }
+            primaries += await _patroni.HasRoleAsync(component.Address, primary: true, cancellationToken) ? 1 : 0;
+            replicas += await _patroni.HasRoleAsync(component.Address, primary: false, cancellationToken) ? 1 : 0;
         }
 
         return (primaries, replicas);
@@ -396,8 +377,7 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
     {
         try
         {
-            var csv = await _http.GetStringAsync(new Uri($"http://127.0.0.1:{_layout.StatsPort}/stats;csv"), cancellationToken);
-            return csv.Split('\n').Select(l => l.Split(',')).Count(f => f.Length > 17 && f[0] == "scale-web" && f[1].StartsWith("web-", StringComparison.Ordinal) && f[17] == "UP");
+            return (await _haproxy.ServersAsync(cancellationToken)).Count(s => s.Backend == "scale-web" && s.Status == "UP");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
@@ -405,31 +385,18 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
         }
     }
 
-    private async Task<Dictionary<string, string>> ProcessStatesAsync(CancellationToken cancellationToken)
+    private async Task<Dictionary<string, ProgramState>> ProcessStatesAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, "status"], cancellationToken, check: false);
-        return result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0], p => p[1].Trim().Split(' ')[0], StringComparer.Ordinal);
-    }
-
-    private bool SupervisorRunning()
-    {
-        if (!File.Exists(_layout.SupervisorPidFile) || !int.TryParse(File.ReadAllText(_layout.SupervisorPidFile).Trim(), Invariant, out var pid))
+        var states = new Dictionary<string, ProgramState>(StringComparer.Ordinal);
+        foreach (var supervisor in ZoneSupervisors.Append(HostSupervisor))
         {
-            return false;
+            foreach (var (name, state) in await supervisor.StatusAsync(cancellationToken))
+            {
+                states[name] = state;
+            }
         }
 
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+        return states;
     }
 
     private static IEnumerable<int> ProcessesUsing(string root)
@@ -478,11 +445,11 @@ public sealed class LabController(LabOptions options, TextWriter log) : IDisposa
 
         if (!quiet)
         {
-            log.WriteLine(string.Create(Invariant, $"  {what}: ready ({clock.Elapsed.TotalSeconds:0.0} s)"));
+            _log.WriteLine(string.Create(Invariant, $"  {what}: ready ({clock.Elapsed.TotalSeconds:0.0} s)"));
         }
     }
 
-    private void Step(string what) => log.WriteLine($"scale lab: {what}");
+    private void Step(string what) => _log.WriteLine($"scale lab: {what}");
 
     private static void RunSync(string program, string[] arguments)
     {

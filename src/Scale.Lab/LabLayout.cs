@@ -1,14 +1,21 @@
+using Scale.Lab.Network;
+
 namespace Scale.Lab;
 
-/// <summary>What a component is in the lab: its supervisord program, zone, address and how its health is checked.</summary>
-public sealed record LabComponent(string Name, string Kind, string? Zone, int Port, string? HealthPath, int? Group = null)
+/// <summary>
+/// What a component is in the lab: its supervisord program, zone, address and how its health is checked. A zone's
+/// components listen on the zone's own address inside its network namespace; the load balancer and monitoring (no
+/// zone) on the host's loopback.
+/// </summary>
+public sealed record LabComponent(string Name, string Kind, string? Zone, string Host, int Port, string? HealthPath)
 {
-    public string Address => $"127.0.0.1:{Port}";
+    public string Address => $"{Host}:{Port}";
 }
 
 /// <summary>
-/// The lab's names, ports and paths: three zones (a, b, c), each with an etcd member, a Patroni-managed
-/// PostgreSQL with its exporter, and web instances; HAProxy, Prometheus and alertmanager once.
+/// The lab's names, addresses, ports and paths: three zones (a, b, c), each a network namespace with an etcd member,
+/// a Patroni-managed PostgreSQL with its exporter, and web instances; HAProxy, Prometheus and alertmanager once, on
+/// the host.
 /// </summary>
 public sealed class LabLayout
 {
@@ -26,26 +33,33 @@ public sealed class LabLayout
         ReplicasPort = b + 433;
         PrometheusPort = b + 90;
         AlertmanagerPort = b + 93;
+        Network = new LabNetworkLayout(b, Zones);
         var components = new List<LabComponent>();
         for (var z = 0; z < Zones.Count; z++)
         {
             var zone = Zones[z];
-            components.Add(new LabComponent($"etcd-{zone}", "etcd", zone, EtcdClientPort(z), "/health"));
-            components.Add(new LabComponent($"pg-{zone}", "patroni", zone, PatroniPort(z), "/health"));
-            components.Add(new LabComponent($"pg-exporter-{zone}", "postgres_exporter", zone, ExporterPort(z), "/metrics"));
+            var host = Network.ZoneAddress(z);
+            components.Add(new LabComponent($"etcd-{zone}", "etcd", zone, host, EtcdClientPort(z), "/health"));
+            components.Add(new LabComponent($"pg-{zone}", "patroni", zone, host, PatroniPort(z), "/health"));
+            components.Add(new LabComponent($"pg-exporter-{zone}", "postgres_exporter", zone, host, ExporterPort(z), "/metrics"));
             for (var n = 1; n <= options.WebPerZone; n++)
             {
-                components.Add(new LabComponent($"web-{zone}{n}", "web", zone, WebInstancePort(z, n), "/readyz"));
+                components.Add(new LabComponent($"web-{zone}{n}", "web", zone, host, WebInstancePort(z, n), "/readyz"));
             }
         }
 
-        components.Add(new LabComponent("haproxy", "haproxy", null, StatsPort, "/stats"));
-        components.Add(new LabComponent("prometheus", "prometheus", null, PrometheusPort, "/-/ready"));
-        components.Add(new LabComponent("alertmanager", "alertmanager", null, AlertmanagerPort, "/-/ready"));
+        components.Add(new LabComponent("haproxy", "haproxy", null, Loopback, StatsPort, "/stats"));
+        components.Add(new LabComponent("prometheus", "prometheus", null, Loopback, PrometheusPort, "/-/ready"));
+        components.Add(new LabComponent("alertmanager", "alertmanager", null, Loopback, AlertmanagerPort, "/-/ready"));
         Components = components;
     }
 
+    private const string Loopback = "127.0.0.1";
+
     public LabOptions Options { get; }
+
+    /// <summary>The zones' namespaces, links and addresses.</summary>
+    public LabNetworkLayout Network { get; }
 
     public string Root { get; }
 
@@ -81,18 +95,26 @@ public sealed class LabLayout
 
     public string PathOf(params string[] parts) => Path.Join([Root, .. parts]);
 
-    public string SupervisorSocket => PathOf("supervisor.sock");
+    public IEnumerable<LabComponent> InZone(string? zone) => Components.Where(c => c.Zone == zone);
 
-    public string SupervisorConfig => PathOf("supervisord.conf");
+    /// <summary>The supervisord of a zone (or of the host, for null): its folder holds its configuration, socket and pid.</summary>
+    public string SupervisorFolder(string? zone) => zone is null ? Root : PathOf($"zone-{zone}");
 
-    public string SupervisorPidFile => PathOf("supervisord.pid");
+    public string SupervisorSocket(string? zone) => Path.Join(SupervisorFolder(zone), "supervisor.sock");
+
+    public string SupervisorConfig(string? zone) => Path.Join(SupervisorFolder(zone), "supervisord.conf");
+
+    public string SupervisorPidFile(string? zone) => Path.Join(SupervisorFolder(zone), "supervisord.pid");
 
     public string SecretsFile => PathOf("secrets.json");
 
-    /// <summary>The connection string of the web instances and the batch job: the primary and the replicas through HAProxy.</summary>
+    /// <summary>
+    /// The connection string of the web instances and the batch job: the primary and the replicas through HAProxy, at
+    /// the host's address on the bridge (reachable from every zone and from the host).
+    /// </summary>
     public string DatabaseFor(LabSecrets secrets)
     {
         ArgumentNullException.ThrowIfNull(secrets);
-        return $"Host=127.0.0.1:{PrimaryPort},127.0.0.1:{ReplicasPort};Database=scale;Username=scale;Password={secrets.AppPassword};Timeout=5;Command Timeout=30";
+        return $"Host={Network.HostAddress}:{PrimaryPort},{Network.HostAddress}:{ReplicasPort};Database=scale;Username=scale;Password={secrets.AppPassword};Timeout=5;Command Timeout=30";
     }
 }

@@ -50,3 +50,21 @@ public static class ProgramRunner
         return result.Output;
     }
 }
+
+/// <summary>
+/// Runs a program and returns how it ended. The lab's clients (network, supervisord) take one, so their tests can
+/// replay recorded answers and check the exact commands they issue.
+/// </summary>
+public interface ICommandRunner
+{
+    Task<ProgramResult> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken);
+}
+
+/// <summary>The real thing: <see cref="ProgramRunner.RunCapturedAsync"/>.</summary>
+public sealed class SystemCommandRunner : ICommandRunner
+{
+    public static SystemCommandRunner Instance { get; } = new();
+
+    public Task<ProgramResult> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        ProgramRunner.RunCapturedAsync(program, arguments, cancellationToken);
+}

@@ -38,8 +38,21 @@ public sealed class LabFilesTests : IDisposable
         Assert.Contains("synchronous_mode: true", patroni, StringComparison.Ordinal);
         Assert.Contains("name: pg-b", patroni, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(layout.PathOf("pg-b", "patroni.yml")));
-        var supervisor = await File.ReadAllTextAsync(layout.SupervisorConfig);
-        Assert.Equal(layout.Components.Count, supervisor.Split("[program:").Length - 1);
-        Assert.Contains("autorestart=true", supervisor, StringComparison.Ordinal);
+        // One supervisord per zone (its own programs only, listening on the zone's address) and one for the host.
+        var programCount = 0;
+        foreach (var zone in new string?[] { "a", "b", "c", null })
+        {
+            var supervisor = await File.ReadAllTextAsync(layout.SupervisorConfig(zone));
+            var expected = layout.InZone(zone).Select(c => c.Name).Order(StringComparer.Ordinal);
+            var actual = supervisor.Split("[program:").Skip(1).Select(p => p[..p.IndexOf(']', StringComparison.Ordinal)]).Order(StringComparer.Ordinal);
+            Assert.Equal(expected, actual);
+            Assert.Contains("autorestart=true", supervisor, StringComparison.Ordinal);
+            programCount += actual.Count();
+        }
+
+        Assert.Equal(layout.Components.Count, programCount);
+        Assert.Contains($"--urls http://{layout.Network.ZoneAddress(1)}:", await File.ReadAllTextAsync(layout.SupervisorConfig("b")), StringComparison.Ordinal);
+        Assert.Contains($"listen: {layout.Network.ZoneAddress(1)}:{layout.PostgresPort(1)}", patroni, StringComparison.Ordinal);
+        Assert.Contains($"host all all {layout.Network.SubnetCidr} scram-sha-256", patroni, StringComparison.Ordinal);
     }
 }

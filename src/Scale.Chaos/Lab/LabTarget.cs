@@ -1,18 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Scale.Chaos.Targets;
 using Scale.Lab;
+using Scale.Lab.Haproxy;
+using Scale.Lab.Network;
+using Scale.Lab.Patroni;
 
 namespace Scale.Chaos.Lab;
 
 /// <summary>
-/// The local lab as a chaos target (`scale lab up`): processes under supervisord by zone, Patroni for the database
-/// roles, HAProxy's statistics for where traffic goes. Faults are real: SIGKILL to whole process trees (a zone's
-/// web, PostgreSQL, Patroni, etcd and exporter), a CPU cgroup with stress-ng for exhaustion. supervisord restarts
-/// what was killed, as a ReplicaSet or StatefulSet would.
+/// The local lab as a chaos target (`scale lab up`): zones are network namespaces with their own supervisord,
+/// Patroni tells the database roles, HAProxy's statistics where traffic goes. Faults are real: SIGKILL to process
+/// trees (restarted by the zone's supervisord, as a ReplicaSet would), a zone's every process killed and its link
+/// taken down for a set time (an outage), silent partitions and netem on the zone's link, a CPU cgroup with stress-ng.
 /// </summary>
-public sealed class LabTarget : IChaosTarget
+public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuFaults, IPrometheusSource, IStoreAccess, ITimelineSource
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private readonly LabController _controller;
@@ -20,6 +22,7 @@ public sealed class LabTarget : IChaosTarget
     private readonly LabSecrets _secrets;
     private readonly TextWriter _log;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly PatroniClient _patroni;
     private readonly List<StressRun> _stress = [];
     private Task? _holdDown;
 
@@ -30,8 +33,9 @@ public sealed class LabTarget : IChaosTarget
         _controller = new LabController(saved, TextWriter.Null);
         _layout = _controller.Layout;
         _log = log;
+        _patroni = new PatroniClient(_http);
         DryRun = dryRun;
-        if (!File.Exists(_layout.SupervisorPidFile) || !File.Exists(_layout.SecretsFile))
+        if (!_controller.IsRunning || !File.Exists(_layout.SecretsFile))
         {
             throw new ChaosException($"no lab runs in {_layout.Root}: start one with `scale lab up` (or give --dir)");
         }
@@ -48,6 +52,10 @@ public sealed class LabTarget : IChaosTarget
 
     public LabLayout Layout => _layout;
 
+    public Uri PrometheusUrl => new($"http://127.0.0.1:{_layout.PrometheusPort}/");
+
+    public IReadOnlyList<string> WebInstances => _layout.Web.Select(w => w.Name).ToList();
+
     /// <summary>The scale program (.dll) batch runs start.</summary>
     public string ScaleProgram { get; }
 
@@ -56,14 +64,19 @@ public sealed class LabTarget : IChaosTarget
 
     /// <summary>The primary through HAProxy, as the store's owner, for the write prober: short timeouts, so an outage shows as failed writes, not hung ones.</summary>
     public string WriteConnectionString =>
-        $"Host=127.0.0.1;Port={_layout.PrimaryPort};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false";
+        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false";
+
+    /// <summary>Each PostgreSQL member at its own address in its zone, with the write prober's short timeouts.</summary>
+    public IReadOnlyList<(string Name, string ConnectionString)> DirectWriteConnectionStrings =>
+        LabLayout.Zones.Select((zone, z) => ($"pg-{zone}",
+            $"Host={_layout.Network.ZoneAddress(z)};Port={_layout.PostgresPort(z)};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false")).ToList();
 
     /// <summary>The primary as superuser, for creating the batch experiment's databases.</summary>
     internal string SuperuserConnectionString(string database) =>
-        $"Host=127.0.0.1;Port={_layout.PrimaryPort};Database={database};Username=postgres;Password={_secrets.SuperuserPassword};Timeout=5;Command Timeout=60;Pooling=false";
+        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database={database};Username=postgres;Password={_secrets.SuperuserPassword};Timeout=5;Command Timeout=60;Pooling=false";
 
     internal string DatabaseUrl(string database) =>
-        $"Host=127.0.0.1:{_layout.PrimaryPort},127.0.0.1:{_layout.ReplicasPort};Database={database};Username=scale;Password={_secrets.AppPassword};Timeout=5;Command Timeout=60";
+        $"Host={_layout.Network.HostAddress}:{_layout.PrimaryPort},{_layout.Network.HostAddress}:{_layout.ReplicasPort};Database={database};Username=scale;Password={_secrets.AppPassword};Timeout=5;Command Timeout=60";
 
     public async Task<IReadOnlyList<TargetInstance>> InstancesAsync(CancellationToken cancellationToken)
     {
@@ -85,47 +98,160 @@ public sealed class LabTarget : IChaosTarget
     {
         foreach (var component in _layout.Components.Where(c => c.Kind == "patroni"))
         {
-            try
+            var member = await _patroni.MemberAsync(component.Address, cancellationToken);
+            if (member.IsRunningPrimary)
             {
-                using var document = JsonDocument.Parse(await _http.GetStringAsync(new Uri($"http://{component.Address}/patroni"), cancellationToken));
-                var root = document.RootElement;
-                var role = root.TryGetProperty("role", out var r) ? r.GetString() : null;
-                var state = root.TryGetProperty("state", out var s) ? s.GetString() : null;
-                if (role is not ("master" or "primary") || state != "running")
-                {
-                    continue;
-                }
-
-                var streaming = root.TryGetProperty("replication", out var replication) && replication.ValueKind == JsonValueKind.Array
-                    ? replication.EnumerateArray()
-                        .Where(e => e.TryGetProperty("state", out var st) && st.GetString() == "streaming")
-                        .Select(e => e.GetProperty("application_name").GetString() ?? "")
-                        .Order(StringComparer.Ordinal)
-                        .ToList()
-                    : [];
-                return new DatabaseRoles(component.Name, streaming);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
-            {
-                // Down: not the primary.
+                return new DatabaseRoles(component.Name, member.StreamingReplicas);
             }
         }
 
         return new DatabaseRoles(null, []);
     }
 
+    /// <summary>
+    /// SIGKILL to every process of the zone but its supervisord, which restarts them: every pod of a zone killed at
+    /// once, on nodes that live on. The zone's network stays up.
+    /// </summary>
     public async Task<FaultReport> TerminateZoneAsync(string zone, CancellationToken cancellationToken)
     {
-        var victims = _layout.Components.Where(c => c.Zone == zone).ToList();
-        if (victims.Count == 0)
+        var z = ZoneIndex(zone);
+        var supervisor = _controller.ZoneSupervisors[z].Pid;
+        var roots = (await _controller.Network.ZoneProcessesAsync(z, cancellationToken)).Where(p => p != supervisor).ToList();
+        var names = _layout.InZone(zone).Select(c => c.Name).ToList();
+        if (DryRun)
         {
-            throw new ChaosException($"the lab has no zone '{zone}' (zones: {string.Join(", ", LabLayout.Zones)})");
+            return new FaultReport("terminate_zone", names, $"dry run: would SIGKILL every process of zone {zone} but its supervisord ({roots.Count} processes)");
         }
 
-        return await KillAsync("terminate_zone", victims, $"zone {zone}", cancellationToken);
+        var killed = ProcessTree.KillAll(ProcessTree.WithDescendants(roots));
+        _log.WriteLine($"  SIGKILL zone {zone}: {string.Join(", ", names)} ({killed} processes)");
+        return new FaultReport("terminate_zone", names, $"SIGKILL zone {zone}: {string.Join(", ", names)} ({killed} processes); its supervisord restarts them")
+        {
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["processes_killed"] = killed },
+        };
+    }
+
+    /// <summary>
+    /// The zone goes dark: every process in its namespace, its supervisord included, is killed at once (nothing
+    /// restarts them), then its link goes down, so nothing reaches it and nothing is refused until
+    /// <see cref="RestoreZoneAsync"/>.
+    /// </summary>
+    public async Task<FaultReport> ZoneOutageAsync(string zone, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        var names = _layout.InZone(zone).Select(c => c.Name).ToList();
+        var roles = await DatabaseRolesAsync(cancellationToken);
+        var primaryHere = roles.Primary is { } primary && _layout.InZone(zone).Any(c => c.Name == primary);
+        if (DryRun)
+        {
+            return new FaultReport("zone_outage", names, $"dry run: would kill every process of zone {zone} ({string.Join(", ", names)}{(primaryHere ? ", the primary among them" : "")}) and take its link down");
+        }
+
+        var killed = await _controller.Network.KillZoneProcessesAsync(z, cancellationToken);
+        await _controller.Network.SetZoneLinkAsync(z, up: false, cancellationToken);
+        var detail = $"zone {zone} down: {killed} processes killed ({string.Join(", ", names)}{(primaryHere ? $"; {roles.Primary} was the primary" : "")}), link {_layout.Network.HostLink(z)} down";
+        _log.WriteLine($"  {detail}");
+        return new FaultReport("zone_outage", names, detail)
+        {
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["processes_killed"] = killed, ["primary_in_zone"] = primaryHere ? 1 : 0 },
+        };
+    }
+
+    /// <summary>The zone's link up, its supervisord and programs started: PostgreSQL rejoins as a replica (rewound by Patroni when needed).</summary>
+    public async Task<FaultReport> RestoreZoneAsync(string zone, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        if (DryRun)
+        {
+            return new FaultReport("restore_zone", [zone], $"dry run: would bring zone {zone} back");
+        }
+
+        var wasDown = !_controller.ZoneSupervisors[z].IsRunning;
+        await _controller.StartZoneAsync(zone, cancellationToken);
+        return new FaultReport("restore_zone", [zone], wasDown ? $"zone {zone} back: link up, its supervisord and programs started" : $"zone {zone} was not down");
+    }
+
+    public async Task<FaultReport> PartitionZoneAsync(string zone, bool fromLoadBalancerToo, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        var roles = await DatabaseRolesAsync(cancellationToken);
+        var primaryHere = roles.Primary is { } primary && _layout.InZone(zone).Any(c => c.Name == primary);
+        var what = fromLoadBalancerToo ? "every other zone and the host (load balancer, monitoring)" : "the other zones (the load balancer still reaches it)";
+        if (DryRun)
+        {
+            return new FaultReport("partition_zone", [zone], $"dry run: would cut zone {zone} off from {what}");
+        }
+
+        await _controller.Network.PartitionAsync(z, fromLoadBalancerToo ? PartitionScope.All : PartitionScope.Zones, cancellationToken);
+        var detail = $"zone {zone} cut off from {what}; packets are silently lost{(primaryHere ? $"; {roles.Primary} was the primary" : "")}";
+        _log.WriteLine($"  {detail}");
+        return new FaultReport("partition_zone", [zone], detail)
+        {
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["primary_in_zone"] = primaryHere ? 1 : 0 },
+        };
+    }
+
+    public async Task<FaultReport> HealPartitionAsync(string zone, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        if (!DryRun)
+        {
+            await _controller.Network.HealAsync(z, cancellationToken);
+        }
+
+        return new FaultReport("heal_partition", [zone], DryRun ? $"dry run: would heal zone {zone}'s partition" : $"zone {zone} reachable again");
+    }
+
+    public async Task<FaultReport> DegradeZoneNetworkAsync(string zone, double delayMs, double jitterMs, double lossPercent, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        var what = string.Create(Invariant, $"every packet leaving zone {zone}: +{delayMs} ms (± {jitterMs} ms), {lossPercent}% lost (tc netem on its link)");
+        if (DryRun)
+        {
+            return new FaultReport("degrade_network", [zone], $"dry run: would delay {what}");
+        }
+
+        try
+        {
+            await _controller.Network.DegradeAsync(z, delayMs, jitterMs, lossPercent, cancellationToken);
+        }
+        catch (NetworkFaultUnsupportedException ex)
+        {
+            throw new ChaosException($"degrade_network cannot run on this machine: {ex.Message}");
+        }
+
+        _log.WriteLine($"  {what}");
+        return new FaultReport("degrade_network", [zone], what)
+        {
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["delay_ms"] = delayMs, ["jitter_ms"] = jitterMs, ["loss_percent"] = lossPercent },
+        };
+    }
+
+    public async Task<FaultReport> RestoreZoneNetworkAsync(string zone, CancellationToken cancellationToken)
+    {
+        var z = ZoneIndex(zone);
+        if (!DryRun)
+        {
+            await _controller.Network.RestoreAsync(z, cancellationToken);
+        }
+
+        return new FaultReport("restore_network", [zone], DryRun ? $"dry run: would restore zone {zone}'s network" : $"zone {zone}'s network restored (netem removed)");
+    }
+
+    private int ZoneIndex(string zone)
+    {
+        try
+        {
+            return _layout.Network.ZoneIndex(zone);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ChaosException(ex.Message);
+        }
     }
 
     /// <summary>Timeline events the target makes on its own (a held-down instance started again), for the run's journal.</summary>
+
     public Action<string, string>? OnEvent { get; set; }
 
     /// <summary>
@@ -142,8 +268,8 @@ public sealed class LabTarget : IChaosTarget
         if (!DryRun)
         {
             // supervisord restarts what dies: stop the restarted one before it gets anywhere.
-            await SupervisorctlAsync(["stop", primary.Name], CancellationToken.None);
-            _holdDown = Task.Run(() => StartAfterFailoverAsync(primary.Name), CancellationToken.None);
+            await _controller.SupervisorOf(primary).StopAsync([primary.Name], CancellationToken.None);
+            _holdDown = Task.Run(() => StartAfterFailoverAsync(primary), CancellationToken.None);
         }
 
         return report with { Detail = report.Detail + $"; held down until another member is primary (at most {PrimaryHoldDown.TotalSeconds:0} s), then started again" };
@@ -152,8 +278,9 @@ public sealed class LabTarget : IChaosTarget
     /// <summary>The longest a killed primary is kept down.</summary>
     public TimeSpan PrimaryHoldDown { get; init; } = TimeSpan.FromSeconds(60);
 
-    private async Task StartAfterFailoverAsync(string name)
+    private async Task StartAfterFailoverAsync(LabComponent component)
     {
+        var name = component.Name;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < PrimaryHoldDown)
         {
@@ -166,7 +293,7 @@ public sealed class LabTarget : IChaosTarget
             await Task.Delay(TimeSpan.FromMilliseconds(500));
         }
 
-        await SupervisorctlAsync(["start", name], CancellationToken.None);
+        await _controller.SupervisorOf(component).StartAsync([name], CancellationToken.None);
         OnEvent?.Invoke("recovery", string.Create(Invariant, $"{name} started again after {clock.Elapsed.TotalSeconds:0.0} s down (it rejoins as a replica)"));
     }
 
@@ -244,15 +371,10 @@ public sealed class LabTarget : IChaosTarget
     }
 
     /// <summary>Requests HAProxy has sent to each web instance so far (its stot counter).</summary>
-    public async Task<IReadOnlyDictionary<string, long>> RequestsByInstanceAsync(CancellationToken cancellationToken)
-    {
-        var csv = await _http.GetStringAsync(new Uri($"http://127.0.0.1:{_layout.StatsPort}/stats;csv"), cancellationToken);
-        var header = csv.Split('\n')[0].TrimStart('#', ' ').Split(',');
-        var total = Array.IndexOf(header, "stot");
-        return csv.Split('\n').Skip(1).Select(l => l.Split(','))
-            .Where(f => f.Length > total && f[0] == "scale-web" && f[1].StartsWith("web-", StringComparison.Ordinal))
-            .ToDictionary(f => f[1], f => long.Parse(f[total], Invariant), StringComparer.Ordinal);
-    }
+    public async Task<IReadOnlyDictionary<string, long>> RequestsByInstanceAsync(CancellationToken cancellationToken) =>
+        (await new HaproxyStats(_http, _layout.StatsPort).ServersAsync(cancellationToken))
+            .Where(s => s.Backend == "scale-web")
+            .ToDictionary(s => s.Name, s => s.TotalSessions, StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {
@@ -306,22 +428,17 @@ public sealed class LabTarget : IChaosTarget
         };
     }
 
-    private Task<string> SupervisorctlAsync(string[] arguments, CancellationToken cancellationToken) =>
-        ProgramRunner.RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, .. arguments], cancellationToken, check: false);
-
-    // One supervisorctl call for every program's pid ("web-a1  RUNNING  pid 1234, uptime 0:01:02"): a fault hits
-    // all its victims within milliseconds of each other.
     private async Task<Dictionary<string, int>> PidsAsync(CancellationToken cancellationToken)
     {
-        var output = await ProgramRunner.RunAsync("supervisorctl", ["-c", _layout.SupervisorConfig, "status"], cancellationToken, check: false);
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var supervisor in _controller.ZoneSupervisors.Append(_controller.HostSupervisor))
         {
-            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var at = Array.IndexOf(fields, "pid");
-            if (fields.Length > 3 && fields[1] == "RUNNING" && at > 0 && at + 1 < fields.Length && int.TryParse(fields[at + 1].TrimEnd(','), Invariant, out var pid))
+            foreach (var (name, state) in await supervisor.StatusAsync(cancellationToken))
             {
-                result[fields[0]] = pid;
+                if (state is { State: "RUNNING", Pid: { } pid })
+                {
+                    result[name] = pid;
+                }
             }
         }
 

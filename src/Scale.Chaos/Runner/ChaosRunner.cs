@@ -68,9 +68,9 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
     {
         ArgumentNullException.ThrowIfNull(experiment);
         var context = new RunContext(experiment, target, options);
-        if (target is Lab.LabTarget lab)
+        if (target is ITimelineSource source)
         {
-            lab.OnEvent = context.Event;
+            source.OnEvent = context.Event;
         }
 
         var log = options.Log;
@@ -174,6 +174,8 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 await RunActivityAsync(context, rollback, Phase.Rollback, rollbacks, verdicts, timeout.Token);
             }
 
+            // A fault held for a set time and not undone by a rollback (an aborted run) is undone now.
+            await context.UndoAllAsync();
             loadReport = await StopControlsAsync(context);
         }
 
@@ -239,7 +241,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 await Task.Delay(TimeSpan.FromSeconds(steady + 1), options.Time, cancellationToken);
                 return rate;
             case "write_prober":
-                var connection = call.Text("db") ?? (target as Lab.LabTarget)?.WriteConnectionString
+                var connection = call.Text("db") ?? (target as IStoreAccess)?.WriteConnectionString
                     ?? throw new ChaosException("the write_prober control needs db (a connection string to the primary) for this target");
                 var prober = new WriteProber(connection, call.Number("rate", 20), options.Time);
                 await prober.StartAsync(cancellationToken);

@@ -60,10 +60,14 @@ public static class Functions
         },
         ["kill_batch_workers"] = async (c, t) => Fault(c, await c.Context.Target.KillBatchWorkersAsync((int)c.Number("count", 1), c.Context.Random, t)),
         ["stress_cpu"] = StressCpuAsync,
-        ["stop_stress"] = async (c, t) => Fault(c, await Lab(c, "stop_stress").StopStressAsync(t), fault: false),
+        ["stop_stress"] = async (c, t) => Fault(c, await c.Context.Target.Require<ICpuFaults>("stop_stress").StopStressAsync(t), fault: false),
         ["batch_run_with_kills"] = BatchRunAsync,
-        ["network_fault"] = (c, _) => throw new ChaosException(
-            $"network_fault needs a network namespace per zone; the {c.Context.Target.Name} target has none yet (docs/chaos.md says what is planned)"),
+        ["zone_outage"] = ZoneOutageAsync,
+        ["restore_zone"] = async (c, t) => await UndoAsync(c, "zone_outage", t) ?? Fault(c, await c.Context.Target.Require<IZoneFaults>("restore_zone").RestoreZoneAsync(await ZoneAsync(c, t), t), fault: false),
+        ["partition_zone"] = PartitionZoneAsync,
+        ["heal_partition"] = async (c, t) => await UndoAsync(c, "partition_zone", t) ?? Fault(c, await c.Context.Target.Require<IZoneFaults>("heal_partition").HealPartitionAsync(await ZoneAsync(c, t), t), fault: false),
+        ["degrade_network"] = DegradeNetworkAsync,
+        ["restore_network"] = async (c, t) => await UndoAsync(c, "degrade_network", t) ?? Fault(c, await c.Context.Target.Require<INetworkFaults>("restore_network").RestoreZoneNetworkAsync(await ZoneAsync(c, t), t), fault: false),
     };
 
     /// <summary>Every function's name, for messages and docs.</summary>
@@ -205,9 +209,9 @@ public static class Functions
             return new Uri(url.TrimEnd('/') + "/");
         }
 
-        if (call.Context.Target is LabTarget lab)
+        if (call.Context.Target is IPrometheusSource source)
         {
-            return new Uri($"http://127.0.0.1:{lab.Layout.PrometheusPort}/");
+            return source.PrometheusUrl;
         }
 
         throw new ChaosException("give prometheus_url (in the probe's arguments or the configuration) for this target");
@@ -251,7 +255,7 @@ public static class Functions
 
     private static async Task<JsonNode?> StoreDigestAsync(FunctionCall call, CancellationToken cancellationToken)
     {
-        var db = call.Text("db") ?? (call.Context.Target as LabTarget)?.StoreConnectionString
+        var db = call.Text("db") ?? (call.Context.Target as IStoreAccess)?.StoreConnectionString
             ?? throw new ChaosException("store_digest needs db (a connection string) for this target");
         var digest = await StoreDigest.ComputeAsync(db, cancellationToken);
         call.Context.Log.WriteLine(string.Create(Invariant, $"  store: {digest.Songs} songs, {digest.InvalidFiles} invalid files, {digest.SimilarEntries} similar-list entries, digest {digest.Digest[..12]}"));
@@ -262,22 +266,110 @@ public static class Functions
         call.Context.Writes ?? throw new ChaosException("this probe reads the write prober: add the write_prober control to the experiment");
 
     private static LabTarget Lab(FunctionCall call, string function) =>
-        call.Context.Target as LabTarget ?? throw new ChaosException($"{function} runs on the lab target only (the {call.Context.Target.Name} target has no per-instance CPU limit to squeeze; docs/chaos.md)");
+        call.Context.Target as LabTarget ?? throw new ChaosException($"{function} runs on the lab target only (it starts the batch job's workers on this machine; docs/chaos.md)");
+
+    /// <summary>
+    /// The zone an action hits: <c>zone</c> as given, or <c>primary</c> for the zone of the database primary at this
+    /// moment (remembered, so the undo hits the same zone).
+    /// </summary>
+    private static async Task<string> ZoneAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var zone = call.Text("zone") ?? throw new ChaosException("this action needs a zone (a, b, c, or primary for the primary's zone)");
+        if (zone != "primary")
+        {
+            return zone;
+        }
+
+        if (call.Context.State.TryGetValue("primary_zone", out var remembered) && call.Phase is Phase.Rollback)
+        {
+            return (string)remembered;
+        }
+
+        var primary = (await call.Context.Target.DatabaseRolesAsync(cancellationToken)).Primary
+            ?? throw new ChaosException("zone primary: no database primary is running now");
+        var instance = (await call.Context.Target.InstancesAsync(cancellationToken)).FirstOrDefault(i => i.Name == primary);
+        var found = instance?.Zone ?? throw new ChaosException($"zone primary: the zone of {primary} is not known");
+        call.Context.State["primary_zone"] = found;
+        return found;
+    }
+
+    /// <summary>Runs a timed fault's pending undo now (a rollback); null when there was none to run.</summary>
+    private static async Task<JsonNode?> UndoAsync(FunctionCall call, string fault, CancellationToken cancellationToken)
+    {
+        _ = cancellationToken;
+        return await call.Context.UndoNowAsync(fault)
+            ? JsonSerializer.SerializeToNode(new { action = fault, detail = "undone by the rollback" })
+            : null;
+    }
+
+    /// <summary>
+    /// Holds a fault for <c>seconds</c> (when given), then undoes it, while the method goes on: the run's probes see
+    /// the outage and the return. Without seconds the fault stays until a rollback undoes it.
+    /// </summary>
+    private static void HoldFor(FunctionCall call, string fault, Func<CancellationToken, Task<FaultReport>> undo)
+    {
+        if (call.Context.Target.DryRun)
+        {
+            return;
+        }
+
+        var seconds = call.Arguments["seconds"] is { } node ? Experiment.Number(node, "argument seconds") : (double?)null;
+        call.Context.ScheduleUndo(fault, seconds is { } s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan, undo);
+    }
+
+    private static async Task<JsonNode?> ZoneOutageAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var zones = call.Context.Target.Require<IZoneFaults>("zone_outage");
+        var zone = await ZoneAsync(call, cancellationToken);
+        call.Context.State["primary_before_fault"] = (await call.Context.Target.DatabaseRolesAsync(cancellationToken)).Primary ?? "";
+        var report = await zones.ZoneOutageAsync(zone, cancellationToken);
+        HoldFor(call, "zone_outage", t => zones.RestoreZoneAsync(zone, t));
+        return Fault(call, report with { Detail = report.Detail + HeldFor(call) });
+    }
+
+    private static async Task<JsonNode?> PartitionZoneAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var zones = call.Context.Target.Require<IZoneFaults>("partition_zone");
+        var zone = await ZoneAsync(call, cancellationToken);
+        var scope = call.Text("from") ?? "zones";
+        if (scope is not ("zones" or "all"))
+        {
+            throw new ChaosException($"partition_zone: from must be zones (the other zones) or all (also the load balancer), not '{scope}'");
+        }
+
+        call.Context.State["primary_before_fault"] = (await call.Context.Target.DatabaseRolesAsync(cancellationToken)).Primary ?? "";
+        var report = await zones.PartitionZoneAsync(zone, scope == "all", cancellationToken);
+        HoldFor(call, "partition_zone", t => zones.HealPartitionAsync(zone, t));
+        return Fault(call, report with { Detail = report.Detail + HeldFor(call) });
+    }
+
+    private static async Task<JsonNode?> DegradeNetworkAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var network = call.Context.Target.Require<INetworkFaults>("degrade_network");
+        var zone = await ZoneAsync(call, cancellationToken);
+        call.Context.State["traffic_at_fault"] = call.Context.Target is ICpuFaults traffic ? await traffic.RequestsByInstanceAsync(cancellationToken) : new Dictionary<string, long>();
+        var report = await network.DegradeZoneNetworkAsync(zone, call.Number("delay_ms", 100), call.Number("jitter_ms", 0), call.Number("loss_percent", 0), cancellationToken);
+        HoldFor(call, "degrade_network", t => network.RestoreZoneNetworkAsync(zone, t));
+        return Fault(call, report with { Detail = report.Detail + HeldFor(call) });
+    }
+
+    private static string HeldFor(FunctionCall call) =>
+        call.Arguments["seconds"] is { } node ? string.Create(Invariant, $"; held for {Experiment.Number(node, "argument seconds"):0} s") : "; held until the rollback";
 
     private static async Task<JsonNode?> StressCpuAsync(FunctionCall call, CancellationToken cancellationToken)
     {
-        var lab = Lab(call, "stress_cpu");
-        var instance = call.Text("instance") ?? lab.Layout.Web.First().Name;
-        call.Context.State["traffic_at_fault"] = await lab.RequestsByInstanceAsync(cancellationToken);
-        var report = await lab.StressCpuAsync(instance, call.Number("cores", 0.05), (int)call.Number("workers", 2), TimeSpan.FromSeconds(call.Number("seconds", 60)), cancellationToken);
+        var cpu = call.Context.Target.Require<ICpuFaults>("stress_cpu");
+        var instance = call.Text("instance") ?? cpu.WebInstances[0];
+        call.Context.State["traffic_at_fault"] = await cpu.RequestsByInstanceAsync(cancellationToken);
+        var report = await cpu.StressCpuAsync(instance, call.Number("cores", 0.05), (int)call.Number("workers", 2), TimeSpan.FromSeconds(call.Number("seconds", 60)), cancellationToken);
         return Fault(call, report);
     }
 
     private static async Task<JsonNode?> TrafficShareAsync(FunctionCall call, CancellationToken cancellationToken)
     {
-        var lab = Lab(call, "traffic_share");
-        var instance = call.Text("instance") ?? lab.Layout.Web.First().Name;
-        var now = await lab.RequestsByInstanceAsync(cancellationToken);
+        var cpu = call.Context.Target.Require<ICpuFaults>("traffic_share");
+        var instance = call.Text("instance") ?? cpu.WebInstances[0];
+        var now = await cpu.RequestsByInstanceAsync(cancellationToken);
         var then = call.Context.State.TryGetValue("traffic_at_fault", out var t) ? (IReadOnlyDictionary<string, long>)t : new Dictionary<string, long>();
         var total = now.Sum(kv => kv.Value - then.GetValueOrDefault(kv.Key));
         var mine = now.GetValueOrDefault(instance) - then.GetValueOrDefault(instance);

@@ -99,6 +99,116 @@ public sealed class RunContext
     /// <summary>Anything an action leaves for later probes (HAProxy counters at the fault, the batch outcome).</summary>
     public ConcurrentDictionary<string, object> State { get; } = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, PendingUndo> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Undoes a fault after <paramref name="after"/> (a zone kept down for 60 s, then restored), unless a rollback does
+    /// it first with <see cref="UndoNowAsync"/>; whatever is still pending when the run ends is undone then.
+    /// </summary>
+    public void ScheduleUndo(string key, TimeSpan after, Func<CancellationToken, Task<FaultReport>> undo)
+    {
+        var pending = new PendingUndo(undo);
+        lock (_gate)
+        {
+            _pending[key] = pending;
+        }
+
+        pending.Timer = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(after, Options.Time, pending.Cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await RunUndoAsync(key, pending, "recovery");
+        });
+    }
+
+    /// <summary>Runs the pending undo of <paramref name="key"/> now; false when none is pending (already undone, or never scheduled).</summary>
+    public async Task<bool> UndoNowAsync(string key)
+    {
+        PendingUndo? pending;
+        lock (_gate)
+        {
+            _pending.TryGetValue(key, out pending);
+        }
+
+        if (pending is null)
+        {
+            return false;
+        }
+
+        await pending.Cancel.CancelAsync();
+        await RunUndoAsync(key, pending, "rollback");
+        return true;
+    }
+
+    /// <summary>Undoes everything still pending (the run ends, whatever happened).</summary>
+    internal async Task UndoAllAsync()
+    {
+        List<string> keys;
+        lock (_gate)
+        {
+            keys = _pending.Keys.ToList();
+        }
+
+        foreach (var key in keys)
+        {
+            await UndoNowAsync(key);
+        }
+    }
+
+    private async Task RunUndoAsync(string key, PendingUndo pending, string kind)
+    {
+        // Once: a timer and a rollback may race for it.
+        if (Interlocked.Exchange(ref pending.Started, 1) == 1)
+        {
+            await pending.Done.Task;
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            var report = await pending.Undo(timeout.Token);
+            Faults[report.Action] = report;
+            Event(kind, report.Detail);
+        }
+#pragma warning disable CA1031 // An undo that fails is recorded on the timeline; the run goes on to undo the rest.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Event("error", $"undoing {key} failed: {ex.Message}");
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pending.Remove(key);
+            }
+
+            pending.Done.TrySetResult();
+            pending.Cancel.Dispose();
+        }
+    }
+
+    private sealed class PendingUndo(Func<CancellationToken, Task<FaultReport>> undo)
+    {
+        public int Started;
+
+        public Func<CancellationToken, Task<FaultReport>> Undo { get; } = undo;
+
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task? Timer { get; set; }
+    }
+
     public IReadOnlyList<TimelineEvent> Events
     {
         get

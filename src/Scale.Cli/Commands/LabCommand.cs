@@ -69,9 +69,10 @@ internal static class LabCommand
         {
             using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), null, 2000, saved: true);
             var components = await controller.StatusAsync(cancellationToken);
+            var network = OperatingSystem.IsLinux() ? await controller.Network.DescribeAsync(cancellationToken) : [];
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { url = controller.Layout.Url, running = components.Count > 0, components }, StatusJson));
+                Console.WriteLine(JsonSerializer.Serialize(new { url = controller.Layout.Url, running = components.Count > 0, components, network }, StatusJson));
             }
             else if (components.Count == 0)
             {
@@ -84,8 +85,17 @@ internal static class LabCommand
                 foreach (var c in components)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{c.Name,-16} {(c.Zone is null ? "-" : $"zone {c.Zone}"),-7} {c.Address,-16} {c.Process,-9} {(c.Healthy ? "healthy" : "UNHEALTHY"),-8} {c.Role ?? "-",-8} {c.Detail}"));
+                        $"{c.Name,-16} {(c.Zone is null ? "-" : $"zone {c.Zone}"),-7} {c.Address,-22} {c.Process,-9} {(c.Healthy ? "healthy" : "UNHEALTHY"),-8} {c.Role ?? "-",-8} {c.Detail}"));
                 }
+
+                Console.WriteLine();
+                Console.WriteLine($"{"zone",-7} {"namespace",-12} {"address",-14} {"link",-6} faults");
+                foreach (var zone in network)
+                {
+                    Console.WriteLine($"zone {zone.Zone,-2} {(zone.NamespaceExists ? zone.Namespace : "(missing)"),-12} {zone.Address,-14} {(zone.LinkUp ? "up" : "DOWN"),-6} {(zone.Faults.Count == 0 ? "-" : string.Join("; ", zone.Faults))}");
+                }
+
+                Console.WriteLine($"bridge {controller.Layout.Network.Bridge} at {controller.Layout.Network.HostAddress} (HAProxy's PostgreSQL frontends); the public URL and monitoring on 127.0.0.1");
             }
 
             return components.Count == 0 ? 3 : components.All(c => c.Healthy) ? 0 : 1;

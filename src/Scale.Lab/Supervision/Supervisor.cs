@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Scale.Lab.Supervision;
+
+/// <summary>A program's state as supervisord reports it: RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL ...</summary>
+public sealed record ProgramState(string Name, string State, int? Pid);
+
+/// <summary>
+/// One supervisord: the lab runs one per zone, inside the zone's network namespace (the zone's machines and their
+/// kubelet: it restarts what dies there, and dies with the zone), and one in the host's namespace for the load
+/// balancer and monitoring. Controlled with supervisorctl over its Unix socket, which works from any namespace.
+/// </summary>
+public sealed class Supervisor(string name, string config, string pidFile, string? networkNamespace, ICommandRunner commands)
+{
+    /// <summary>host, or the zone's name.</summary>
+    public string Name => name;
+
+    public string Config => config;
+
+    /// <summary>The namespace it runs in (null: the host's).</summary>
+    public string? NetworkNamespace => networkNamespace;
+
+    /// <summary>Its pid, when its pid file names a live process.</summary>
+    public int? Pid
+    {
+        get
+        {
+            if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                return null;
+            }
+
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return process.HasExited ? null : pid;
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+    }
+
+    public bool IsRunning => Pid is not null;
+
+    /// <summary>Starts the daemon (in its namespace) when it is not running, and waits for its socket to answer.</summary>
+    public async Task StartDaemonAsync(CancellationToken cancellationToken)
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        // A pid file left by a killed daemon would make the new one refuse to start.
+        File.Delete(pidFile);
+        var result = networkNamespace is null
+            ? await commands.RunAsync("supervisord", ["-c", config], cancellationToken)
+            : await commands.RunAsync("ip", ["netns", "exec", networkNamespace, ProgramRunner.Find("supervisord") ?? "supervisord", "-c", config], cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"supervisord ({name}) did not start: {result.Output.Trim()}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        while ((await CtlAsync(["pid"], cancellationToken)).ExitCode != 0)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                throw new TimeoutException($"supervisord ({name}) did not answer on its socket within 20 s ({config})");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
+    /// <summary>Starts programs; "already started" is not an error (starting twice is harmless).</summary>
+    public Task StartAsync(IEnumerable<string> programs, CancellationToken cancellationToken) => CtlAsync(["start", .. programs], cancellationToken);
+
+    /// <summary>Stops programs (their stop signal, then SIGKILL after their stop wait).</summary>
+    public Task StopAsync(IEnumerable<string> programs, CancellationToken cancellationToken) => CtlAsync(["stop", .. programs], cancellationToken);
+
+    /// <summary>Every program's state and pid; empty when the daemon does not answer.</summary>
+    public async Task<IReadOnlyDictionary<string, ProgramState>> StatusAsync(CancellationToken cancellationToken)
+    {
+        if (!IsRunning)
+        {
+            return new Dictionary<string, ProgramState>(StringComparer.Ordinal);
+        }
+
+        var result = await CtlAsync(["status"], cancellationToken);
+        return ParseStatus(result.Output);
+    }
+
+    /// <summary>Stops every program (PostgreSQL gets its fast shutdown) and the daemon, and waits for it to exit.</summary>
+    public async Task ShutdownAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (Pid is not { } pid)
+        {
+            return;
+        }
+
+        await CtlAsync(["shutdown"], cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (IsRunning && clock.Elapsed < wait)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken);
+        }
+
+        if (IsRunning)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                // Exited meanwhile.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Parses <c>supervisorctl status</c>: one line per program, e.g. <c>web-a1   RUNNING   pid 1234, uptime 0:01:02</c>
+    /// or <c>pg-b   STOPPED   Dec 04 09:00 PM</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ProgramState> ParseStatus(string output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var result = new Dictionary<string, ProgramState>(StringComparer.Ordinal);
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 2 || !fields[1].All(c => char.IsAsciiLetterUpper(c)))
+            {
+                continue;
+            }
+
+            int? pid = null;
+            var at = Array.IndexOf(fields, "pid");
+            if (at > 1 && at + 1 < fields.Length && int.TryParse(fields[at + 1].TrimEnd(','), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                pid = parsed;
+            }
+
+            result[fields[0]] = new ProgramState(fields[0], fields[1], pid);
+        }
+
+        return result;
+    }
+
+    private Task<ProgramResult> CtlAsync(string[] arguments, CancellationToken cancellationToken) =>
+        commands.RunAsync("supervisorctl", ["-c", config, .. arguments], cancellationToken);
+}
