@@ -365,16 +365,24 @@ public static class Functions
         return Fault(call, report);
     }
 
+    /// <summary>
+    /// The share of the requests the load balancer sent since the fault to one web instance (<c>instance</c>) or to every
+    /// instance of a zone (<c>zone</c>, or primary for the zone that held the primary at the fault).
+    /// </summary>
     private static async Task<JsonNode?> TrafficShareAsync(FunctionCall call, CancellationToken cancellationToken)
     {
-        var cpu = call.Context.Target.Require<ICpuFaults>("traffic_share");
-        var instance = call.Text("instance") ?? cpu.WebInstances[0];
-        var now = await cpu.RequestsByInstanceAsync(cancellationToken);
+        var traffic = call.Context.Target.Require<ICpuFaults>("traffic_share");
+        var zone = call.Text("zone") is { } given ? (given == "primary" && call.Context.State.TryGetValue("primary_zone", out var z) ? (string)z : given) : null;
+        var instance = call.Text("instance") ?? traffic.WebInstances[0];
+        var now = await traffic.RequestsByInstanceAsync(cancellationToken);
         var then = call.Context.State.TryGetValue("traffic_at_fault", out var t) ? (IReadOnlyDictionary<string, long>)t : new Dictionary<string, long>();
         var total = now.Sum(kv => kv.Value - then.GetValueOrDefault(kv.Key));
-        var mine = now.GetValueOrDefault(instance) - then.GetValueOrDefault(instance);
+        var mine = now.Where(kv => zone is null ? kv.Key == instance : kv.Key.StartsWith($"web-{zone}", StringComparison.Ordinal))
+            .Sum(kv => kv.Value - then.GetValueOrDefault(kv.Key));
+        var members = zone is null ? 1 : now.Keys.Count(k => k.StartsWith($"web-{zone}", StringComparison.Ordinal));
         var share = total == 0 ? 0 : (double)mine / total;
-        call.Context.Log.WriteLine(string.Create(Invariant, $"  {instance} got {mine} of {total} requests since the fault ({share:P1}; an even share is {1.0 / now.Count:P1})"));
+        var who = zone is null ? instance : $"zone {zone}'s {members} instances";
+        call.Context.Log.WriteLine(string.Create(Invariant, $"  {who} got {mine} of {total} requests since the fault ({share:P1}; an even share is {(double)members / Math.Max(1, now.Count):P1})"));
         return Math.Round(share, 4);
     }
 

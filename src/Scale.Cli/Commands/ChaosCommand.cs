@@ -113,7 +113,10 @@ internal static class ChaosCommand
                 throw new ChaosException($"--var takes key=value, not '{variable}'");
             }
 
-            JsonNode value = double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number) : JsonValue.Create(parts[1]);
+            // A number stays a number; a JSON list or object (--var 'paths=["/test_db"]') stays one; anything else is text.
+            JsonNode value = double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number)
+                : parts[1].TrimStart().StartsWith('[') || parts[1].TrimStart().StartsWith('{') ? ParseJsonVariable(parts[0], parts[1])
+                : JsonValue.Create(parts[1]);
             configuration[parts[0]] = value;
             // Given on the command line, it wins over the short form too.
             if (shortForm && overlay is not null)
@@ -124,6 +127,18 @@ internal static class ChaosCommand
 
         document["configuration"] = configuration;
         return Experiment.Parse(path, document, shortForm);
+    }
+
+    private static JsonNode ParseJsonVariable(string key, string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text) ?? throw new ChaosException($"--var {key}: null is not a value");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ChaosException($"--var {key}: '{text}' looks like JSON but is not ({ex.Message})");
+        }
     }
 
     private static IEnumerable<string> Known() =>

@@ -10,7 +10,7 @@ namespace Scale.Chaos.Tests.Lab;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ChaosLabTests(ChaosLab lab) : IClassFixture<ChaosLab>
 {
-    public static TheoryData<string> Experiments => new() { "zone-loss", "primary-loss", "cpu-exhaustion", "batch-worker-loss" };
+    public static TheoryData<string> Experiments => new() { "zone-outage", "zone-partition", "zone-latency", "zone-loss", "primary-loss", "cpu-exhaustion", "batch-worker-loss" };
 
     [Theory]
     [MemberData(nameof(Experiments))]
@@ -22,6 +22,16 @@ public sealed class ChaosLabTests(ChaosLab lab) : IClassFixture<ChaosLab>
         var report = Path.Join(lab.WorkPath, experiment + ".html");
         var run = await ScaleProcess.RunAsync(lab.WorkPath, ["chaos", "run", file, "--target", "lab", "--short", .. lab.Where[..2], "--journal", journal, "--report", report],
             timeout: TimeSpan.FromMinutes(4));
+
+        if (experiment == "zone-latency" && run.ToString().Contains("no netem queueing discipline", StringComparison.Ordinal))
+        {
+            // Some kernels (this project's CI machine's among them) are built without sch_netem: the experiment must
+            // say so in its result and fail, not pretend. Partitions and outages do not need it.
+            Assert.Equal(1, run.ExitCode);
+            using var failed = JsonDocument.Parse(await File.ReadAllTextAsync(journal));
+            Assert.Equal("failed", failed.RootElement.GetProperty("status").GetString());
+            return;
+        }
 
         // The verdicts are on stdout: a failure shows which line failed and by how much.
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -38,7 +48,7 @@ public sealed class ChaosLabTests(ChaosLab lab) : IClassFixture<ChaosLab>
         Assert.All(verdicts, v => Assert.True(v.GetProperty("met").GetBoolean(), v.ToString()));
         // The fault really happened and was recorded; the short form stayed short.
         Assert.Contains(scale.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "fault");
-        Assert.True(root.GetProperty("duration").GetDouble() < 150, $"the short form took {root.GetProperty("duration").GetDouble()} s");
+        Assert.True(root.GetProperty("duration").GetDouble() < 180, $"the short form took {root.GetProperty("duration").GetDouble()} s");
         var html = await File.ReadAllTextAsync(report);
         Assert.Contains("hypothesis held", html, StringComparison.Ordinal);
         if (experiment != "batch-worker-loss")
