@@ -71,8 +71,44 @@ public sealed class LabTests : IDisposable
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.False(Directory.Exists(_lab));
         Assert.Empty(ProcessesMentioning(_lab));
+        Assert.Empty(await NetworkLeftAsync());
         var after = await ScaleProcess.RunAsync(_work.Path, ["lab", "status", .. _where]);
         Assert.Equal(3, after.ExitCode);
+    }
+
+    [Fact]
+    public async Task Up_SigkilledMidway_DownTwice_LeavesNoProcessNamespaceOrLink()
+    {
+        using var up = ScaleProcess.Start(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1"]);
+        // Wait until the zones exist and something runs inside them, then kill `up` itself with no chance to clean up.
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (DateTime.UtcNow < deadline && !up.HasExited && !(await Tools.RunAsync("ip", ["netns", "pids", "scl31000-a"], TimeSpan.FromSeconds(10))).Output.Trim().Any(char.IsAsciiDigit))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+        }
+
+        Assert.False(up.HasExited, "`scale lab up` ended before its zones had processes");
+        Assert.NotEmpty(await NetworkLeftAsync());
+        await up.SignalAsync("KILL");
+
+        for (var round = 0; round < 2; round++)
+        {
+            var down = await ScaleProcess.RunAsync(_work.Path, ["lab", "down", .. _where], timeout: TimeSpan.FromMinutes(2));
+            Assert.True(down.ExitCode == 0, down.ToString());
+            Assert.False(Directory.Exists(_lab));
+            Assert.Empty(ProcessesMentioning(_lab));
+            Assert.Empty(await NetworkLeftAsync());
+        }
+    }
+
+    // Namespaces and links whose names start with the lab's prefix (scl + base port).
+    private static async Task<List<string>> NetworkLeftAsync()
+    {
+        var namespaces = await Tools.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(10));
+        var links = await Tools.RunAsync("ip", ["-o", "link", "show"], TimeSpan.FromSeconds(10));
+        return namespaces.Output.Split('\n').Concat(links.Output.Split('\n'))
+            .Where(l => l.Contains("scl31000-", StringComparison.Ordinal))
+            .ToList();
     }
 
     private static List<string> ProcessesMentioning(string text) =>
