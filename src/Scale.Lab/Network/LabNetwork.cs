@@ -45,8 +45,10 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
         if (!links.Contains(layout.Bridge))
         {
             await IpAsync(["link", "add", layout.Bridge, "type", "bridge"], cancellationToken);
-            await IpAsync(["addr", "add", $"{layout.HostAddress}/24", "dev", layout.Bridge], cancellationToken);
         }
+
+        // `replace` adds the address when missing and is harmless when present (an `up` killed between the two steps).
+        await IpAsync(["addr", "replace", $"{layout.HostAddress}/24", "dev", layout.Bridge], cancellationToken);
 
         await IpAsync(["link", "set", layout.Bridge, "up"], cancellationToken);
         var namespaces = await NamespacesAsync(cancellationToken);
@@ -64,8 +66,9 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
                 await IpAsync(["-n", ns, "link", "del", LabNetworkLayout.ZoneInterface], cancellationToken, check: false);
                 await IpAsync(["link", "add", layout.HostLink(z), "type", "veth", "peer", "name", LabNetworkLayout.ZoneInterface, "netns", ns], cancellationToken);
                 await IpAsync(["link", "set", layout.HostLink(z), "master", layout.Bridge], cancellationToken);
-                await IpAsync(["-n", ns, "addr", "add", $"{layout.ZoneAddress(z)}/24", "dev", LabNetworkLayout.ZoneInterface], cancellationToken);
             }
+
+            await IpAsync(["-n", ns, "addr", "replace", $"{layout.ZoneAddress(z)}/24", "dev", LabNetworkLayout.ZoneInterface], cancellationToken);
 
             await IpAsync(["-n", ns, "link", "set", "lo", "up"], cancellationToken);
             await IpAsync(["-n", ns, "link", "set", LabNetworkLayout.ZoneInterface, "up"], cancellationToken);

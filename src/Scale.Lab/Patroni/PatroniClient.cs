@@ -19,19 +19,23 @@ public sealed record PatroniMember(string? Role, string? State, long? Timeline, 
     {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
-        var role = root.TryGetProperty("role", out var r) ? r.GetString() switch { "master" or "primary" => "primary", var other => other } : null;
-        var state = root.TryGetProperty("state", out var s) ? s.GetString() : null;
-        long? timeline = root.TryGetProperty("timeline", out var t) && t.TryGetInt64(out var tl) ? tl : null;
-        var replicationState = root.TryGetProperty("replication_state", out var rs) ? rs.GetString() : null;
+        var role = Text(root, "role") switch { "master" or "primary" => "primary", var other => other };
+        var state = Text(root, "state");
+        // A replica whose replication connection failed reports "timeline": null (Patroni 3.0's replica_cached_timeline).
+        long? timeline = root.TryGetProperty("timeline", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out var tl) ? tl : null;
+        var replicationState = Text(root, "replication_state");
         var streaming = root.TryGetProperty("replication", out var replication) && replication.ValueKind == JsonValueKind.Array
             ? replication.EnumerateArray()
-                .Where(e => e.TryGetProperty("state", out var st) && st.GetString() == "streaming")
-                .Select(e => e.TryGetProperty("application_name", out var n) ? n.GetString() ?? "" : "")
+                .Where(e => Text(e, "state") == "streaming")
+                .Select(e => Text(e, "application_name") ?? "")
                 .Order(StringComparer.Ordinal)
                 .ToList()
             : [];
         return new PatroniMember(role, state, timeline, replicationState, streaming);
     }
+
+    private static string? Text(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
 
 /// <summary>Patroni's REST API on one member: its role and state, and the role checks the load balancer uses.</summary>

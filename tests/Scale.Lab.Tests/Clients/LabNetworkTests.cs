@@ -53,7 +53,7 @@ public sealed class LabNetworkTests
             "ip -4 route show table all",
             "ip -j link show",
             "ip link add scl27000-br type bridge",
-            "ip addr add 10.105.120.1/24 dev scl27000-br",
+            "ip addr replace 10.105.120.1/24 dev scl27000-br",
             "ip link set scl27000-br up",
             "ip -j netns list",
             .. Zone("a", "10.105.120.11"),
@@ -68,7 +68,7 @@ public sealed class LabNetworkTests
             $"ip -n scl27000-{zone} link del eth0",
             $"ip link add scl27000-{zone} type veth peer name eth0 netns scl27000-{zone}",
             $"ip link set scl27000-{zone} master scl27000-br",
-            $"ip -n scl27000-{zone} addr add {address}/24 dev eth0",
+            $"ip -n scl27000-{zone} addr replace {address}/24 dev eth0",
             $"ip -n scl27000-{zone} link set lo up",
             $"ip -n scl27000-{zone} link set eth0 up",
             $"ip link set scl27000-{zone} up",
@@ -89,11 +89,13 @@ public sealed class LabNetworkTests
         [
             "ip -4 route show table all",
             "ip -j link show",
+            // Addresses are (re)asserted with `replace`, harmless when present: an `up` killed between two steps heals.
+            "ip addr replace 10.105.120.1/24 dev scl27000-br",
             "ip link set scl27000-br up",
             "ip -j netns list",
-            "ip -n scl27000-a link set lo up", "ip -n scl27000-a link set eth0 up", "ip link set scl27000-a up",
-            "ip -n scl27000-b link set lo up", "ip -n scl27000-b link set eth0 up", "ip link set scl27000-b up",
-            "ip -n scl27000-c link set lo up", "ip -n scl27000-c link set eth0 up", "ip link set scl27000-c up",
+            "ip -n scl27000-a addr replace 10.105.120.11/24 dev eth0", "ip -n scl27000-a link set lo up", "ip -n scl27000-a link set eth0 up", "ip link set scl27000-a up",
+            "ip -n scl27000-b addr replace 10.105.120.12/24 dev eth0", "ip -n scl27000-b link set lo up", "ip -n scl27000-b link set eth0 up", "ip link set scl27000-b up",
+            "ip -n scl27000-c addr replace 10.105.120.13/24 dev eth0", "ip -n scl27000-c link set lo up", "ip -n scl27000-c link set eth0 up", "ip link set scl27000-c up",
         ];
         Assert.Equal(expected, commands.Lines);
         Assert.DoesNotContain(commands.Calls, c => c.Arguments.Contains("add") || c.Arguments.Contains("del"));
@@ -116,15 +118,12 @@ public sealed class LabNetworkTests
             // The kept namespace's eth0 would block the new pair's name: deleted first.
             "ip -n scl27000-a link del eth0",
             "ip link add scl27000-a type veth peer name eth0 netns scl27000-a",
-            "ip -n scl27000-a addr add 10.105.120.11/24 dev eth0",
             "ip netns add scl27000-b",
             "ip -n scl27000-b link del eth0",
             "ip link add scl27000-b type veth peer name eth0 netns scl27000-b",
-            "ip -n scl27000-b addr add 10.105.120.12/24 dev eth0",
             "ip netns add scl27000-c",
             "ip -n scl27000-c link del eth0",
             "ip link add scl27000-c type veth peer name eth0 netns scl27000-c",
-            "ip -n scl27000-c addr add 10.105.120.13/24 dev eth0",
         ];
         Assert.Equal(expected, changes);
         Assert.DoesNotContain("ip link add scl27000-br type bridge", commands.Lines);
