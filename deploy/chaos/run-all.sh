@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the four experiments of deploy/chaos/experiments one after the other on the lab (full forms by default) and
+# Runs the experiments of deploy/chaos/experiments one after the other on the lab (full forms by default) and
 # writes each one's journal and HTML report, then a summary table of the measured values from the journals.
 # Usage: deploy/chaos/run-all.sh [--short] [--out DIR] [--dir LAB_DIR] [EXPERIMENT ...]
 #   The lab must be up (scale lab up). Exit code: 0 when every hypothesis held.
@@ -16,7 +16,7 @@ while [[ $# -gt 0 ]]; do
     *) names+=("$1"); shift ;;
   esac
 done
-[[ ${#names[@]} -gt 0 ]] || names=(zone-loss primary-loss cpu-exhaustion batch-worker-loss)
+[[ ${#names[@]} -gt 0 ]] || names=(zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss)
 # Not built here: the lab's web instances run from the same build output, and rebuilding under them would swap
 # their files. Build before `scale lab up` (dotnet build -c Release src/Scale.Cli), or point SCALE_DLL at a build.
 dll="${SCALE_DLL:-$root/artifacts/bin/Scale.Cli/release/scale.dll}"

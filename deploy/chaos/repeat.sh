@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Repeatability: N runs, each on a freshly started default lab (`scale lab down`, `scale lab up`, then the short forms
+# at once, as a new user would), optionally with one core kept busy by another process for the whole run. Writes
+# every run's journals and reports and a table of every run, not just the good ones.
+# Usage: deploy/chaos/repeat.sh [--runs N] [--busy-core] [--out DIR] [EXPERIMENT ...]
+#   Default: 5 runs of zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss.
+#   Needs root (the lab's zones are network namespaces). About 12 minutes per run with every experiment.
+#   Exit code: 0 when every experiment held in every run (an experiment this machine cannot run counts as not held).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+runs=5 busy=0 out="chaos-repeat-$(date -u +%Y%m%dT%H%M%SZ)" names=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --busy-core) busy=1; shift ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) names+=("$1"); shift ;;
+  esac
+done
+[[ ${#names[@]} -gt 0 ]] || names=(zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss)
+[[ $(id -u) -eq 0 ]] || { echo "repeat.sh: the lab needs root (network namespaces)" >&2; exit 2; }
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+# Build once, before any lab runs from the build output (rebuilding under a running lab would swap its files).
+"$root/scale" --help >/dev/null
+
+stress_pid=
+stop_stress() { [[ -n "$stress_pid" ]] && kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null || true; stress_pid=; }
+trap 'stop_stress; "$root/scale" lab down >/dev/null 2>&1 || true' EXIT
+if [[ $busy -eq 1 ]]; then
+  command -v stress-ng >/dev/null || apt-get install -y -qq stress-ng >/dev/null
+  # One CPU worker at 100 %: another tenant keeping one of the cores busy for the whole run, lab start included.
+  stress-ng --cpu 1 --cpu-load 100 --quiet &
+  stress_pid=$!
+  echo "repeat.sh: one core kept busy by stress-ng (pid $stress_pid)"
+fi
+
+status=0
+for ((run = 1; run <= runs; run++)); do
+  dir="$out/run-$run"
+  mkdir -p "$dir"
+  echo "== run $run of $runs: fresh lab"
+  "$root/scale" lab down >"$dir/lab-down.log" 2>&1 || true
+  start=$(date +%s)
+  if ! "$root/scale" lab up >"$dir/lab-up.log" 2>&1; then
+    echo "run $run: scale lab up failed (see $dir/lab-up.log)"; status=1; continue
+  fi
+  echo "   lab up in $(( $(date +%s) - start )) s; experiments start at once"
+  "$root/deploy/chaos/run-all.sh" --short --out "$dir" "${names[@]}" >"$dir/summary.txt" 2>&1 || status=1
+  grep -E '^\| ' "$dir/summary.txt" | tail -n +3 | sed "s/^/   run $run /"
+done
+stop_stress
+"$root/scale" lab down >/dev/null 2>&1 || true
+trap - EXIT
+
+python3 - "$out" "$runs" "$busy" "${names[@]}" <<'PY'
+import json, os, sys
+out, runs, busy, names = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+lines = [f"# Short forms, {runs} runs, each on a freshly started default lab{' with one core kept busy' if busy else ''}", "",
+         "| experiment | " + " | ".join(f"run {r}" for r in range(1, runs + 1)) + " | held |", "|---|" + "---|" * runs + "---:|"]
+for name in names:
+    cells, held = [], 0
+    for r in range(1, runs + 1):
+        path = f"{out}/run-{r}/{name}.journal.json"
+        if not os.path.exists(path):
+            cells.append("no journal"); continue
+        j = json.load(open(path)); s = j["extensions"][0]; load = s.get("load") or {}
+        failed = [v["line"] for v in s["verdicts"] if not v["met"]]
+        ok = s["hypothesis_held"]; held += ok
+        cell = ("held" if ok else "**NOT**: " + (", ".join(failed) if failed else j["status"]))
+        if load: cell += f" ({load.get('errors', 0)} errors of {load.get('completed', 0)}, p99 {load.get('p99_ms', '-')} ms)"
+        cells.append(cell)
+    lines.append(f"| {name} | " + " | ".join(cells) + f" | {held}/{runs} |")
+open(f"{out}/README.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+exit $status
