@@ -11,11 +11,12 @@ namespace Scale.Chaos.Targets;
 
 /// <summary>
 /// A Kubernetes cluster running deploy/k8s: web pods of the Deployment, the instance pods of a CloudNativePG Cluster,
-/// the pods of the extract Job. Faults are pod deletions with no grace period; a pod's zone is its node's
-/// <c>topology.kubernetes.io/zone</c> label. Every API failure becomes a <see cref="ChaosException"/> naming what was
-/// asked, the namespace and the HTTP status.
+/// the pods of the extract Job. Most faults are pod deletions with no grace period. The zone faults (zone outage and
+/// partition, in Kubernetes/KubernetesTarget.ZoneFaults.cs) taint and cordon nodes, or label pods and add a
+/// NetworkPolicy. A pod's zone is its node's <c>topology.kubernetes.io/zone</c> label. Every API failure becomes a
+/// <see cref="ChaosException"/> naming what was asked, the namespace and the HTTP status.
 /// </summary>
-public sealed class KubernetesTarget : IChaosTarget
+public sealed partial class KubernetesTarget : IChaosTarget, IZoneFaults
 {
     /// <summary>The node label a pod's zone is read from.</summary>
     public const string ZoneLabel = "topology.kubernetes.io/zone";
@@ -138,9 +139,7 @@ public sealed class KubernetesTarget : IChaosTarget
         var all = web.Concat(database).ToList();
         var seen = all.Select(pod => pod.Zone).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
-        // The lab's zones are a, b and c: "b" names eu-west-1b when exactly one zone seen ends so.
-        var resolved = seen.FirstOrDefault(candidate => string.Equals(candidate, zone, StringComparison.OrdinalIgnoreCase))
-            ?? (seen.Where(candidate => candidate.EndsWith(zone, StringComparison.OrdinalIgnoreCase)).ToList() is [var only] ? only : null);
+        var resolved = ResolveZone(zone, seen);
         var hit = resolved is null ? [] : all.Where(pod => string.Equals(pod.Zone, resolved, StringComparison.Ordinal)).ToList();
         if (hit.Count == 0)
         {
@@ -271,8 +270,26 @@ public sealed class KubernetesTarget : IChaosTarget
         }
 
         log.WriteLine($"k8s: {action}: deleting {pods.Count.ToString(CultureInfo.InvariantCulture)} pod(s) in namespace {options.Namespace} with grace period 0 ({what}): {described}");
+        var (deleted, gone) = await DeletePodsAsync(action, pods, cancellationToken);
+        var detail = $"deleted with grace period 0 in namespace {options.Namespace} ({what}): {string.Join(", ", deleted.Select(pod => pod.Describe()))}";
+        if (gone.Count > 0)
+        {
+            detail += $"; already gone: {string.Join(", ", gone)}";
+        }
 
-        // All at once: a zone loss does not take its pods one by one.
+        return new FaultReport(action, [.. deleted.Select(pod => pod.Name)], detail)
+        {
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["pods"] = deleted.Count },
+        };
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="pods"/> with grace period 0, all at once (a zone loss does not take its pods one by
+    /// one): the pods deleted and the names of those already gone. When any deletion fails, the exception names
+    /// those that were deleted.
+    /// </summary>
+    private async Task<(IReadOnlyList<PodView> Deleted, IReadOnlyList<string> Gone)> DeletePodsAsync(string action, IReadOnlyList<PodView> pods, CancellationToken cancellationToken)
+    {
         var outcomes = await Task.WhenAll(pods.Select(async pod =>
         {
             try
@@ -294,16 +311,7 @@ public sealed class KubernetesTarget : IChaosTarget
             throw new ChaosException($"{action}: {done}{failed[0].Error!.Message}", failed[0].Error!);
         }
 
-        var detail = $"deleted with grace period 0 in namespace {options.Namespace} ({what}): {string.Join(", ", deleted.Select(pod => pod.Describe()))}";
-        if (gone.Count > 0)
-        {
-            detail += $"; already gone: {string.Join(", ", gone)}";
-        }
-
-        return new FaultReport(action, [.. deleted.Select(pod => pod.Name)], detail)
-        {
-            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["pods"] = deleted.Count },
-        };
+        return (deleted, gone);
     }
 
     /// <summary>Deletes one pod with grace period 0 (in the query and the DeleteOptions body, as kubectl does); false when it was already gone.</summary>
@@ -375,12 +383,18 @@ public sealed class KubernetesTarget : IChaosTarget
             return null;
         }
 
-        var labels = node.Metadata?.Labels;
-        var zone = labels?.TryGetValue(ZoneLabel, out var value) == true ? value
-            : labels?.TryGetValue(LegacyZoneLabel, out var legacy) == true ? legacy
-            : null;
+        var zone = NodeZone(node);
         zones[nodeName] = zone;
         return zone;
+    }
+
+    /// <summary>The node's zone label (or the legacy one older nodes carry); null when it has neither.</summary>
+    private static string? NodeZone(V1Node node)
+    {
+        var labels = node.Metadata?.Labels;
+        return labels?.TryGetValue(ZoneLabel, out var value) == true ? value
+            : labels?.TryGetValue(LegacyZoneLabel, out var legacy) == true ? legacy
+            : null;
     }
 
     private async Task<CnpgClusterStatus> ClusterStatusAsync(CancellationToken cancellationToken)
@@ -392,6 +406,14 @@ public sealed class KubernetesTarget : IChaosTarget
             cancellationToken);
         return CnpgClusterStatus.Parse(cluster);
     }
+
+    /// <summary>
+    /// The zone among <paramref name="seen"/> that <paramref name="asked"/> names: the same zone (any case), or the
+    /// lab's form. The lab's zones are a, b and c, so "b" names eu-west-1b when exactly one zone seen ends so.
+    /// </summary>
+    private static string? ResolveZone(string asked, IReadOnlyCollection<string> seen) =>
+        seen.FirstOrDefault(candidate => string.Equals(candidate, asked, StringComparison.OrdinalIgnoreCase))
+        ?? (seen.Where(candidate => candidate.EndsWith(asked, StringComparison.OrdinalIgnoreCase)).ToList() is [var only] ? only : null);
 
     private static string? LabelRole(V1Pod pod)
     {
