@@ -61,6 +61,8 @@ public static class ScaleWebApp
         services.AddHostedService(provider => provider.GetRequiredService<CatalogProvider>());
         services.AddSingleton<Readiness>();
         services.AddHostedService<GracefulShutdown>();
+        services.AddSingleton<WebWarmup>();
+        services.AddHostedService(provider => provider.GetRequiredService<WebWarmup>());
         services.AddScaleMetrics("web", ScaleMetrics.WebMeters);
         services.AddSingleton<WebMetrics>();
         services.AddHostedService(provider => provider.GetRequiredService<WebMetrics>());
@@ -79,10 +81,14 @@ public static class ScaleWebApp
         options.ConfigureBuilder?.Invoke(builder);
 
         var app = builder.Build();
+        // First: the warm-up's own requests are marked before anything measures or logs them.
+        app.UseWarmupMarker();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = ErrorResponses.WriteExceptionAsync,
             StatusCodeSelector = ErrorResponses.StatusCodeOf,
+            // A warm-up request that meets a database outage is expected, and the warm-up reports it once.
+            SuppressDiagnosticsCallback = context => WarmupRequests.IsWarmup(context.HttpContext),
         });
         app.UseScaleRequestLogging(options);
         app.Use(AnswerHeadAsGetAsync);

@@ -38,8 +38,44 @@ public sealed record ScaleWebOptions
     /// <summary>After <see cref="ShutdownDelay"/>, how long in-flight requests get to finish before their connections are closed.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long /readyz waits for the database before answering 503.</summary>
+    /// <summary>
+    /// How long a database check (a ping) may take before it counts as unavailable. With
+    /// <see cref="ReadinessRequiresDatabase"/>, /readyz waits for it; otherwise /readyz waits at most a quarter of a
+    /// second and reports the last known state, so a hung database never makes a load balancer's probe time out.
+    /// </summary>
     public TimeSpan ReadinessTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// False (the default): /readyz reports the database's state in its body and metrics but stays 200 while it is
+    /// down, because every instance shares the database: following it would take all of them out of the load balancer
+    /// at once during a failover, although the catalogue pages still answer from memory. True restores the old
+    /// behaviour (503 "database unavailable"), for deployments that would rather fail over to another site.
+    /// </summary>
+    public bool ReadinessRequiresDatabase { get; init; }
+
+    /// <summary>
+    /// The longest the warm-up may take (see <see cref="WarmupRounds"/>); when it runs out the instance reports ready
+    /// anyway and logs a warning: a slow start must never keep an instance out of service. Zero disables the warm-up.
+    /// </summary>
+    public TimeSpan WarmupTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many times the warm-up requests every main route through the HTTP pipeline before /readyz says ready (each
+    /// time <see cref="WarmupConcurrency"/> requests at once). Zero disables the warm-up.
+    /// </summary>
+    public int WarmupRounds { get; init; } = 10;
+
+    /// <summary>
+    /// Warm-up requests sent at once per route: as many connections are opened in the database pool (and to Kestrel),
+    /// so the first real requests do not each pay a connection handshake (SCRAM authentication with PostgreSQL).
+    /// </summary>
+    public int WarmupConcurrency { get; init; } = 4;
+
+    /// <summary>
+    /// How warm-up requests reach the server; null means plain HTTP to the first http:// address Kestrel listens on
+    /// (wildcards become 127.0.0.1). Tests hosted in the in-memory test server pass its handler here.
+    /// </summary>
+    public Func<IServiceProvider, HttpMessageHandler>? WarmupHandler { get; init; }
 
     /// <summary>Readiness probes within this time of the last check share its answer (one query per period however many probe).</summary>
     public TimeSpan ReadinessCacheDuration { get; init; } = TimeSpan.FromSeconds(1);

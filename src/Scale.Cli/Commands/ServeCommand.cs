@@ -15,7 +15,13 @@ namespace Scale.Cli.Commands;
 internal static partial class ServeCommand
 {
     /// <summary>What <c>scale serve</c> was asked for, beyond the database and the addresses.</summary>
-    internal sealed record ServeSettings(TimeSpan ShutdownDelay, TimeSpan ShutdownTimeout, LogFormat LogFormat, RequestLogMode RequestLog)
+    internal sealed record ServeSettings(
+        TimeSpan ShutdownDelay,
+        TimeSpan ShutdownTimeout,
+        LogFormat LogFormat,
+        RequestLogMode RequestLog,
+        bool ReadyRequiresDatabase = false,
+        TimeSpan? WarmupTimeout = null)
     {
         public static ServeSettings Default { get; } = new(TimeSpan.Zero, TimeSpan.FromSeconds(30), LogFormat.Auto, RequestLogMode.Errors);
     }
@@ -38,6 +44,18 @@ internal static partial class ServeCommand
             "SCALE_SHUTDOWN_TIMEOUT",
             ServeSettings.Default.ShutdownTimeout,
             "Then, seconds in-flight requests get to finish before the server exits.");
+        var readyRequiresDatabase = new Option<bool>("--ready-requires-database")
+        {
+            Description = "Make /readyz answer 503 while no database server answers (off by default: every instance shares the database, so " +
+                "following it takes them all out of the load balancer at once). Env: SCALE_READY_REQUIRES_DATABASE=true.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SCALE_READY_REQUIRES_DATABASE") is { } value
+                && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase)),
+        };
+        var warmupTimeout = SecondsOption(
+            "--warmup-timeout",
+            "SCALE_WARMUP_TIMEOUT",
+            new ScaleWebOptions().WarmupTimeout,
+            "At start, the longest the warm-up (every main route requested before /readyz says ready) may take; then ready anyway. 0 disables it.");
         var logFormat = new Option<string>("--log-format")
         {
             Description = "Logs as text (a terminal), json (one object per line, for collectors) or auto (text on a terminal, else json). Env: SCALE_LOG_FORMAT.",
@@ -50,7 +68,7 @@ internal static partial class ServeCommand
         };
         var command = new Command("serve", "Serve the web app: songs by instrument, similar songs, charts, runs, a JSON API, the original app's routes, /healthz, /readyz and /metrics.")
         {
-            db, urls, shutdownDelay, shutdownTimeout, logFormat, requestLog,
+            db, urls, shutdownDelay, shutdownTimeout, readyRequiresDatabase, warmupTimeout, logFormat, requestLog,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -58,6 +76,7 @@ internal static partial class ServeCommand
             var requests = ScaleLogging.ParseRequestLog(parse.GetValue(requestLog));
             var delay = parse.GetValue(shutdownDelay);
             var timeout = parse.GetValue(shutdownTimeout);
+            var warmup = parse.GetValue(warmupTimeout);
             string? error = null;
             if (format is null)
             {
@@ -71,6 +90,10 @@ internal static partial class ServeCommand
             {
                 error = "--shutdown-delay and --shutdown-timeout are seconds, at least 0, together at most 3600.";
             }
+            else if (!double.IsFinite(warmup) || warmup < 0 || warmup > 600)
+            {
+                error = "--warmup-timeout is seconds, 0 (no warm-up) to 600.";
+            }
 
             if (error is not null)
             {
@@ -78,7 +101,13 @@ internal static partial class ServeCommand
                 return 2;
             }
 
-            var settings = new ServeSettings(TimeSpan.FromSeconds(delay), TimeSpan.FromSeconds(timeout), format!.Value, requests!.Value);
+            var settings = new ServeSettings(
+                TimeSpan.FromSeconds(delay),
+                TimeSpan.FromSeconds(timeout),
+                format!.Value,
+                requests!.Value,
+                parse.GetValue(readyRequiresDatabase),
+                TimeSpan.FromSeconds(warmup));
             return await ServeAsync(parse.GetValue(db)!, parse.GetValue(urls)!, settings, cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -111,6 +140,8 @@ internal static partial class ServeCommand
                 ShutdownTimeout = settings.ShutdownTimeout,
                 LogFormat = settings.LogFormat,
                 RequestLog = settings.RequestLog,
+                ReadinessRequiresDatabase = settings.ReadyRequiresDatabase,
+                WarmupTimeout = settings.WarmupTimeout ?? new ScaleWebOptions().WarmupTimeout,
                 // A failed start (address in use, unreadable database) is reported below in one line; the host's
                 // own log of it would add a stack trace.
                 ConfigureBuilder = builder => builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),

@@ -123,5 +123,11 @@ internal sealed partial class ScaleJsonContext : JsonSerializerContext;
 /// <summary><c>GET /healthz</c>: the process answers, and what it serves.</summary>
 public sealed record HealthResponse(string Status, int Songs, string DataVersion);
 
-/// <summary>/readyz: "ready", "database unavailable" or "stopping"; the reason when not ready; the server that answered and its role ("primary" or "replica").</summary>
-public sealed record ReadinessResponse(string Status, string? Detail, string? Server, string? Role);
+/// <summary>
+/// /readyz: "ready", "warming up", "loading catalogue", "stopping" or (only with --ready-requires-database) "database
+/// unavailable"; the reason when not ready; the database's state, which by default does not decide readiness.
+/// </summary>
+public sealed record ReadinessResponse(string Status, string? Detail, DatabaseStatusResponse Database);
+
+/// <summary>The last database check: "ok", "unavailable" or "unknown" (not checked yet); why; the server that answered and its role ("primary" or "replica"); when.</summary>
+public sealed record DatabaseStatusResponse(string Status, string? Detail, string? Server, string? Role, DateTimeOffset? CheckedAt);

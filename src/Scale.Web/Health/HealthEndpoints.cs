@@ -23,12 +23,17 @@ internal static class HealthEndpoints
             return TypedResults.Ok(new HealthResponse("ok", songs.Count, songs.DataVersion));
         }).WithTags("Health").WithSummary("Liveness: 200 while the process serves; the catalogue's size and data version.");
 
-        // Readiness: a database server that can serve reads answers, and the process is not shutting down.
+        // Readiness: not shutting down, catalogue loaded, warmed up. The database is reported, and decides only with
+        // ReadinessRequiresDatabase: every instance shares it, so following it would empty the load balancer.
         app.MapGet("/readyz", async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> (HttpContext context, Readiness readiness, CancellationToken ct) =>
         {
             NoStore(context);
             var report = await readiness.CheckAsync(ct).ConfigureAwait(false);
-            var body = new ReadinessResponse(report.Status, report.Detail, report.Database?.Server, report.Database?.Role);
+            var database = report.Database;
+            var body = new ReadinessResponse(
+                report.Status,
+                report.Detail,
+                new DatabaseStatusResponse(database.Status, database.Detail, database.Endpoint?.Server, database.Endpoint?.Role, database.CheckedAt));
             if (report.Ready)
             {
                 return TypedResults.Ok(body);
@@ -36,7 +41,9 @@ internal static class HealthEndpoints
 
             context.Response.Headers.RetryAfter = "5";
             return TypedResults.Json(body, ScaleJsonContext.Default.ReadinessResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
-        }).WithTags("Health").WithSummary("Readiness: 200 when a database server that can serve reads answers; 503 with the reason when none does or the server is shutting down.");
+        }).WithTags("Health").WithSummary(
+            "Readiness: 200 when not shutting down, the catalogue is loaded and the warm-up is done; 503 with the reason otherwise. " +
+            "The database's state is in the body; it makes /readyz 503 only when the server runs with --ready-requires-database.");
     }
 
     private static void NoStore(HttpContext context) => context.Response.Headers.CacheControl = "no-store";

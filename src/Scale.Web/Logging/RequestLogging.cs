@@ -27,6 +27,13 @@ internal static partial class RequestLogging
         var all = options.RequestLog == RequestLogMode.All;
         return app.Use(async (context, next) =>
         {
+            // The warm-up's requests are not user traffic; the warm-up logs a summary of them itself.
+            if (Health.WarmupRequests.IsWarmup(context))
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
             var started = Stopwatch.GetTimestamp();
             int? failedWith = null;
             try

@@ -32,8 +32,22 @@ public sealed partial class WebMetrics : BackgroundService
         var meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge(
             "scale.web.ready",
-            () => readiness.IsStopping || readiness.Last is { Ready: false } ? 0 : 1,
-            description: "1 while the instance reports ready on /readyz (last check), 0 while not ready or shutting down.");
+            () => readiness.Evaluate().Ready ? 1 : 0,
+            description: "1 while the instance reports ready on /readyz, 0 while not (loading, warming up, shutting down; or the database, with --ready-requires-database).");
+        meter.CreateObservableGauge(
+            "scale.web.database.up",
+            () => readiness.Database.Status switch
+            {
+                DatabaseHealth.Ok => [new Measurement<int>(1)],
+                DatabaseHealth.Unavailable => [new Measurement<int>(0)],
+                _ => Array.Empty<Measurement<int>>(),
+            },
+            description: "1 when the last database check of /readyz found a server that serves reads, 0 when none answered; absent before the first check. It does not decide readiness unless --ready-requires-database.");
+        meter.CreateObservableGauge(
+            "scale.web.warmup.duration",
+            () => readiness.WarmupDuration is { } duration ? [new Measurement<double>(duration.TotalSeconds)] : Array.Empty<Measurement<double>>(),
+            unit: "s",
+            description: "How long the warm-up before readiness took (absent while it runs, or when it did not run).");
         meter.CreateObservableGauge(
             "scale.web.shutting_down",
             () => readiness.IsStopping ? 1 : 0,

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Logging;
 
 namespace Scale.Web.Tests.Infrastructure;
 
@@ -20,17 +19,10 @@ public sealed class SiteFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Store.InitializeAsync();
-        _app = ScaleWebApp.Build(new ScaleWebOptions
-        {
-            Database = Store.DbPath,
-            Urls = null,
-            ConfigureBuilder = builder =>
-            {
-                builder.WebHost.UseTestServer();
-                builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            },
-        });
+        _app = ScaleWebApp.Build(TestApps.Options(Store.DbPath));
         await _app.StartAsync();
+        // Ready, as a load balancer would wait for: the warm-up went through the test server first.
+        await TestApps.WarmupOf(_app).Completion;
         Client = _app.GetTestClient();
     }
 
