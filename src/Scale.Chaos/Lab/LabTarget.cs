@@ -64,12 +64,12 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
 
     /// <summary>The primary through HAProxy, as the store's owner, for the write prober: short timeouts, so an outage shows as failed writes, not hung ones.</summary>
     public string WriteConnectionString =>
-        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false";
+        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false;Include Error Detail=true";
 
     /// <summary>Each PostgreSQL member at its own address in its zone, with the write prober's short timeouts.</summary>
     public IReadOnlyList<(string Name, string ConnectionString)> DirectWriteConnectionStrings =>
         LabLayout.Zones.Select((zone, z) => ($"pg-{zone}",
-            $"Host={_layout.Network.ZoneAddress(z)};Port={_layout.PostgresPort(z)};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false")).ToList();
+            $"Host={_layout.Network.ZoneAddress(z)};Port={_layout.PostgresPort(z)};Database=scale;Username=scale;Password={_secrets.AppPassword};Timeout=2;Command Timeout=3;Pooling=false;Include Error Detail=true")).ToList();
 
     /// <summary>The primary as superuser, for creating the batch experiment's databases.</summary>
     internal string SuperuserConnectionString(string database) =>

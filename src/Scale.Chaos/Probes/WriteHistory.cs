@@ -37,6 +37,14 @@ public enum WriteFailureReason
 
     /// <summary>The prober was stopped while the write was in flight; not counted in <see cref="WriteProber.Failures"/>.</summary>
     Stopped,
+
+    /// <summary>
+    /// The COMMIT returned, but with PostgreSQL's warning that its wait for the synchronous replica was cancelled
+    /// ("The transaction has already committed locally, but might not have been replicated to the standby"): the
+    /// server itself says the write is not durable, so it is not an acknowledgement. It happens when the command
+    /// timeout cancels a commit that an isolated primary cannot replicate.
+    /// </summary>
+    NotReplicated,
 }
 
 /// <summary>

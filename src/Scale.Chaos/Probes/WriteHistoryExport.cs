@@ -61,6 +61,7 @@ public static class WriteHistoryExport
         WriteFailureReason.Timeout => "timeout",
         WriteFailureReason.Connection => "connection",
         WriteFailureReason.Stopped => "stopped",
+        WriteFailureReason.NotReplicated => "not_replicated",
         _ => "other",
     };
 

@@ -289,6 +289,14 @@ public sealed class WriteProber : IAsyncDisposable
         try
         {
             await using var connection = new NpgsqlConnection(endpoint.ConnectionString);
+            string? unreplicated = null;
+            connection.Notice += (_, notice) =>
+            {
+                if (notice.Notice.MessageText.Contains("synchronous replication", StringComparison.OrdinalIgnoreCase))
+                {
+                    unreplicated = $"{notice.Notice.MessageText} {notice.Notice.Detail}".Trim();
+                }
+            };
             await connection.OpenAsync(cancellationToken);
             // An explicit transaction, so that the acknowledgement is exactly the COMMIT returning (in an implicit one
             // the RETURNING row arrives before the commit is done).
@@ -313,6 +321,12 @@ public sealed class WriteProber : IAsyncDisposable
 
             await transaction.CommitAsync(cancellationToken);
             var completedAt = _time.GetElapsedTime(_origin);
+            if (unreplicated is not null)
+            {
+                return new WriteAttempt(id, endpoint.Name, intendedAt, sentAt, completedAt, WriteOutcome.Failed, WriteFailureReason.NotReplicated, unreplicated,
+                    Server: server, Timeline: timeline);
+            }
+
             var systemIdentifier = await identity.SystemIdentifierAsync(connection, server, cancellationToken);
             return new WriteAttempt(id, endpoint.Name, intendedAt, sentAt, completedAt, WriteOutcome.Acknowledged,
                 Server: server, Timeline: timeline, SystemIdentifier: systemIdentifier);

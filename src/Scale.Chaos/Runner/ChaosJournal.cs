@@ -35,6 +35,7 @@ public static class ChaosJournal
                 ["explanation"] = v.Explanation,
             }).ToArray()),
             ["timeline"] = new JsonArray(result.Timeline.Select(e => (JsonNode)new JsonObject { ["at"] = e.At, ["kind"] = e.Kind, ["text"] = e.Text }).ToArray()),
+            ["writes"] = result.Writes?.DeepClone(),
             ["load"] = load is null ? null : new JsonObject
             {
                 ["target_rps"] = result.TargetRate,

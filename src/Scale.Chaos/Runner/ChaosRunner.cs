@@ -49,6 +49,9 @@ public sealed record ChaosResult
 
     public LoadReport? Load { get; init; }
 
+    /// <summary>The write prober's history (epochs, overlaps, lost and failed writes), when the experiment had one.</summary>
+    public JsonObject? Writes { get; init; }
+
     /// <summary>Every hypothesis line held and the run completed.</summary>
     public bool HypothesisHeld => Status == "completed" && !Deviated;
 }
@@ -203,6 +206,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             LoadStartedAt = context.LoadStartedAt,
             TargetRate = targetRate,
             Load = loadReport,
+            Writes = context.WritesJournal,
             Journal = [],
         };
         return result with { Journal = ChaosJournal.Build(result, before, after, during, runs, rollbacks) };
@@ -243,10 +247,19 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             case "write_prober":
                 var connection = call.Text("db") ?? (target as IStoreAccess)?.WriteConnectionString
                     ?? throw new ChaosException("the write_prober control needs db (a connection string to the primary) for this target");
-                var prober = new WriteProber(connection, call.Number("rate", 20), options.Time);
+                List<WriteEndpoint> endpoints = [new WriteEndpoint(WriteProber.MainEndpointName, connection, Direct: false)];
+                if (call.Arguments["direct"] is JsonValue direct && direct.TryGetValue<bool>(out var useDirect) && useDirect)
+                {
+                    // Each member at its own address too: a server that accepts a write there acted as a primary then,
+                    // whatever the load balancer thought.
+                    endpoints.AddRange(target.Require<IStoreAccess>("write_prober direct").DirectWriteConnectionStrings
+                        .Select(d => new WriteEndpoint(d.Name, d.ConnectionString, Direct: true)));
+                }
+
+                var prober = new WriteProber(endpoints, call.Number("rate", 20), options.Time);
                 await prober.StartAsync(cancellationToken);
                 context.Writes = prober;
-                context.Event("phase", string.Create(Invariant, $"write prober starts: {call.Number("rate", 20)} writes/s to the primary"));
+                context.Event("phase", string.Create(Invariant, $"write prober starts: {call.Number("rate", 20)} writes/s to {string.Join(", ", endpoints.Select(e => e.Name))}"));
                 return null;
             case "safeguards":
                 if (control.Provider.Arguments["probes"] is not JsonArray probes)
@@ -339,6 +352,19 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
         if (context.Writes is { } writes)
         {
             await writes.DisposeAsync();
+            try
+            {
+                // After the prober stopped: the history is final.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+                var verdict = await writes.CheckHistoryAsync(timeout.Token);
+                var journal = writes.WriteHistoryJson();
+                journal["check"] = verdict.ToJson();
+                context.WritesJournal = journal;
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException)
+            {
+                context.WritesJournal = new JsonObject { ["error"] = $"the write history could not be checked: {ex.Message}" };
+            }
         }
 
         return report;

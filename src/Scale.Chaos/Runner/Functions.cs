@@ -45,6 +45,7 @@ public static class Functions
         ["alert_state"] = async (c, t) => await AlertStateAsync(c, c.Text("alert") ?? throw new ChaosException("alert_state needs an alert"), t),
         ["store_digest"] = StoreDigestAsync,
         ["writes_lost"] = async (c, t) => await Writes(c).LostAsync(t),
+        ["writes_two_primaries"] = WritesTwoPrimariesAsync,
         ["writes_unavailable_seconds"] = (c, _) => Task.FromResult<JsonNode?>(Math.Round(Writes(c).LongestGapSeconds(
             c.Context.TimestampAt(c.Context.MethodStartedAt ?? c.Context.SteadyFrom), c.Context.Options.Time.GetTimestamp()), 2)),
         ["writes_acknowledged"] = (c, _) => Task.FromResult<JsonNode?>(Writes(c).Acknowledged),
@@ -260,6 +261,23 @@ public static class Functions
         var digest = await StoreDigest.ComputeAsync(db, cancellationToken);
         call.Context.Log.WriteLine(string.Create(Invariant, $"  store: {digest.Songs} songs, {digest.InvalidFiles} invalid files, {digest.SimilarEntries} similar-list entries, digest {digest.Digest[..12]}"));
         return digest.Digest;
+    }
+
+    /// <summary>
+    /// The writes that prove two servers accepted writes at the same moment (0: never two primaries), from the write
+    /// history checked against the database; each overlap is logged with its servers and interval.
+    /// </summary>
+    private static async Task<JsonNode?> WritesTwoPrimariesAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var verdict = await Writes(call).CheckHistoryAsync(cancellationToken);
+        foreach (var overlap in verdict.Overlaps)
+        {
+            call.Context.Log.WriteLine(string.Create(Invariant,
+                $"  two primaries: {overlap.First.Label} and {overlap.Second.Label} from {overlap.From.TotalSeconds:0.00} s to {overlap.To.TotalSeconds:0.00} s of the prober's clock, proven by {overlap.ProvingWrites} writes"));
+        }
+
+        call.Context.Log.WriteLine($"  write history: {verdict.Epochs.Count} epochs ({string.Join("; ", verdict.Epochs.Select(e => $"{e.Label}: {e.Writes} writes"))})");
+        return verdict.Overlaps.Sum(o => o.ProvingWrites);
     }
 
     private static WriteProber Writes(FunctionCall call) =>

@@ -83,6 +83,9 @@ public sealed class RunContext
 
     public WriteProber? Writes { get; internal set; }
 
+    /// <summary>The write history for the journal, once the prober stopped.</summary>
+    internal JsonObject? WritesJournal { get; set; }
+
     public double? MethodStartedAt { get; internal set; }
 
     public double? MethodEndedAt { get; internal set; }
