@@ -104,6 +104,10 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
             Assert.NotEmpty(requestLines);
             Assert.All(requestLines, m => Assert.True(m.Contains("/readyz", StringComparison.Ordinal) || m.Contains("/metrics", StringComparison.Ordinal), m));
             Assert.Contains(logs.Entries, e => e.Category == typeof(WebWarmup).FullName && e.Message.StartsWith("Warm-up done", StringComparison.Ordinal));
+
+            // /readyz's 503 while warming up is its answer, not an error: logged (all requests, here), but not as one.
+            Assert.Contains(logs.Entries, e => e.Category == "Scale.Web.Requests" && e.Message.StartsWith("GET /readyz 503", StringComparison.Ordinal) && e.Level == LogLevel.Information);
+            Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
             await app.StopAsync();
         }
     }
@@ -194,6 +198,93 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
             Assert.Contains(logs.Entries, e => e.Level >= LogLevel.Error);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/api/songs?pageSize=3", UriKind.Relative))).StatusCode);
             reader.Down = false;
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DatabaseHangsDuringWarmup_ItsBatchAbandoned_TheRestWarmsUp_ReadyWithinTheBudget()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new CapturedLogs();
+        var reader = new SwitchableReader(ScaleStoreFactory.CreateReader(site.Store.DbPath)) { HangQueries = true };
+        var app = ScaleWebApp.Build(TestApps.Options(site.Store.DbPath, logs: logs, minimumLevel: LogLevel.Information) with
+        {
+            TimeProvider = time,
+            ReaderFactory = () => reader,
+            WarmupRounds = 3,
+            WarmupConcurrency = 2,
+        });
+        await using (app)
+        {
+            await app.StartAsync();
+            using var client = app.GetTestClient();
+
+            // The routes served from memory come first; then the first database-backed one hangs until the warm-up gives up on it.
+            await reader.QueryHung.WaitAsync(TimeSpan.FromSeconds(30));
+            var warmup = TestApps.WarmupOf(app).Completion;
+            Assert.False(warmup.IsCompleted);
+
+            // A second at a time (the batch's clock may start a little after the first hung query, which can be the
+            // metrics' own poll of the runs), well inside the 30 s budget.
+            for (var advanced = 0; !warmup.IsCompleted && advanced < 25; advanced++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                await Task.WhenAny(warmup, Task.Delay(100));
+            }
+
+            var report = await warmup.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(WarmupReport.Done, report.Outcome);
+            Assert.Equal(3, report.Rounds);
+
+            var database = report.Routes.Where(r => r.Request.UsesDatabase).ToArray();
+            Assert.Equal([WebWarmup.NoAnswer], database[0].Statuses);
+            Assert.Equal(2, database[0].Failures);
+            Assert.All(database.Skip(1), r => Assert.Equal(0, r.Requests));
+            Assert.All(report.Routes.Where(r => !r.Request.UsesDatabase), r => Assert.Equal(6, r.Requests));
+            Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("nothing within 10 s", StringComparison.Ordinal));
+            Assert.Equal(HttpStatusCode.OK, (await ReadyzAsync(client)).Status);
+            reader.HangQueries = false;
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>Npgsql facing a frozen server may ignore a ping's cancellation for minutes: readiness must not wait for it, nor stack pings behind it.</summary>
+    [Fact]
+    public async Task PingThatNeverAnswers_DatabaseUnavailableAfterTheTimeout_ReadyzStill200_NoPingsPileUp()
+    {
+        var reader = new SwitchableReader(ScaleStoreFactory.CreateReader(site.Store.DbPath));
+        var app = ScaleWebApp.Build(TestApps.Options(site.Store.DbPath, minimumLevel: LogLevel.Critical) with
+        {
+            ReaderFactory = () => reader,
+            ReadinessTimeout = TimeSpan.FromMilliseconds(200),
+            ReadinessCacheDuration = TimeSpan.Zero,
+            WarmupRounds = 0,
+        });
+        await using (app)
+        {
+            await app.StartAsync();
+            using var client = app.GetTestClient();
+            Assert.Equal("ok", (await ReadyzAsync(client)).Body.GetProperty("database").GetProperty("status").GetString());
+
+            reader.HangPings = true;
+            var before = reader.PingCalls;
+            var (status, body) = await ReadyzUntilAsync(client, b => b.GetProperty("database").GetProperty("status").GetString() == "unavailable");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("unavailable", body.GetProperty("database").GetProperty("status").GetString());
+            Assert.Contains("within 0.2 s", body.GetProperty("database").GetProperty("detail").GetString(), StringComparison.Ordinal);
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await ReadyzAsync(client)).Status);
+            }
+
+            Assert.Equal(before + 1, reader.PingCalls);
+
+            // The frozen server thaws: the pending ping returns, and the next check finds the database.
+            reader.HangPings = false;
+            reader.ReleasePings();
+            (status, _) = await ReadyzUntilAsync(client, b => b.GetProperty("database").GetProperty("status").GetString() == "ok");
+            Assert.Equal(HttpStatusCode.OK, status);
             await app.StopAsync();
         }
     }

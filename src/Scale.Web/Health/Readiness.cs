@@ -55,6 +55,7 @@ public sealed partial class Readiness : IDisposable
     private readonly CancellationTokenSource _disposed = new();
     private DatabaseHealth _database = DatabaseHealth.NotChecked;
     private Task<DatabaseHealth>? _checking;
+    private Task? _unfinishedPing;
     private long _lastCheckedAt;
     private string? _lastStatus;
     private volatile bool _stopping;
@@ -171,29 +172,15 @@ public sealed partial class Readiness : IDisposable
     private async Task<DatabaseHealth> PingAsync()
     {
         DatabaseHealth health;
-        try
+        if (_unfinishedPing is { IsCompleted: false })
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
-            timeout.CancelAfter(_timeout);
-            try
-            {
-                var endpoint = await _reader.PingAsync(timeout.Token).ConfigureAwait(false);
-                health = new DatabaseHealth(DatabaseHealth.Ok, null, endpoint, _time.GetUtcNow());
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                health = new DatabaseHealth(DatabaseHealth.Unavailable, $"No database server answered within {_timeout.TotalSeconds:0.#} s.", null, _time.GetUtcNow());
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Whatever the failure, a probe reports it rather than failing with a 500.
-                health = new DatabaseHealth(DatabaseHealth.Unavailable, ex.Message, null, _time.GetUtcNow());
-            }
+            // A frozen server (SIGSTOP, a black-holed network) can hold a ping long after it was cancelled: no second
+            // one piles up behind it; the database counts as unavailable until it returns.
+            health = new DatabaseHealth(DatabaseHealth.Unavailable, $"No database server answered within {_timeout.TotalSeconds:0.#} s (an earlier check is still waiting).", null, _time.GetUtcNow());
         }
-        catch (ObjectDisposedException)
+        else
         {
-            // Disposed while starting: the host is gone; nobody reads this answer.
-            health = new DatabaseHealth(DatabaseHealth.Unavailable, "The server is shutting down.", null, _time.GetUtcNow());
+            health = await PingWithTimeoutAsync().ConfigureAwait(false);
         }
 
         var previous = Database;
@@ -219,12 +206,51 @@ public sealed partial class Readiness : IDisposable
         return health;
     }
 
-    [LoggerMessage(Message = "Readiness changed: ready={Ready} ({Status}: {Detail})")]
+    /// <summary>
+    /// One ping, answered within the readiness timeout whether or not the reader honours cancellation (Npgsql, facing
+    /// a frozen server, may not for minutes).
+    /// </summary>
+    private async Task<DatabaseHealth> PingWithTimeoutAsync()
+    {
+        CancellationTokenSource timeout;
+        try
+        {
+            timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed: the host is gone; nobody reads this answer.
+            return new DatabaseHealth(DatabaseHealth.Unavailable, "The server is shutting down.", null, _time.GetUtcNow());
+        }
+
+        using (timeout)
+        {
+            timeout.CancelAfter(_timeout);
+            try
+            {
+                var ping = _reader.PingAsync(timeout.Token);
+                _unfinishedPing = ping;
+                var endpoint = await ping.WaitAsync(_timeout, _time).ConfigureAwait(false);
+                return new DatabaseHealth(DatabaseHealth.Ok, null, endpoint, _time.GetUtcNow());
+            }
+            catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && timeout.IsCancellationRequested))
+            {
+                return new DatabaseHealth(DatabaseHealth.Unavailable, $"No database server answered within {_timeout.TotalSeconds:0.#} s.", null, _time.GetUtcNow());
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Whatever the failure, a probe reports it rather than failing with a 500.
+                return new DatabaseHealth(DatabaseHealth.Unavailable, ex.Message, null, _time.GetUtcNow());
+            }
+        }
+    }
+
+    [LoggerMessage(Message = "Readiness changed: ready={Ready}, {Status}. {Detail}")]
     private partial void LogReadinessChanged(LogLevel level, bool ready, string status, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Database available: {Server} ({Role}); readiness requires it: {RequiresDatabase}")]
     private partial void LogDatabaseAvailable(string server, string role, bool requiresDatabase);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable: {Detail}; readiness requires it: {RequiresDatabase} (requests that need it answer 503 with Retry-After)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable ({Detail}); readiness requires it: {RequiresDatabase}; requests that need it answer 503 with Retry-After")]
     private partial void LogDatabaseUnavailable(string detail, bool requiresDatabase);
 }

@@ -14,7 +14,7 @@ namespace Scale.Web.Health;
 /// <summary>One warm-up request: a name for the report (the route), what to send, and whether it reads the database.</summary>
 internal sealed record WarmupRequest(string Name, HttpMethod Method, string Path, bool Html, bool UsesDatabase, string? JsonBody = null);
 
-/// <summary>How one warm-up request went over all rounds: requests sent, those that failed (5xx), the status codes seen, the slowest of the first and of the last batch.</summary>
+/// <summary>How one warm-up request went over all rounds: requests sent, those that failed (5xx, or no answer: status 0), the status codes seen, the slowest of the first and of the last batch.</summary>
 internal sealed record WarmupRouteReport(WarmupRequest Request, int Requests, int Failures, IReadOnlyList<int> Statuses, TimeSpan First, TimeSpan Last);
 
 /// <summary>What the warm-up did: <see cref="Outcome"/> is "done", "timed out", "disabled", "stopped", or why it could not run.</summary>
@@ -52,6 +52,14 @@ internal sealed partial class WebWarmup(
     /// <summary>A song id no song has (ids are MD5s): the 404 path, which crawlers and stale links exercise.</summary>
     private const string UnknownSongId = "00000000000000000000000000000000";
 
+    /// <summary>
+    /// A database-backed batch still unanswered after this is waiting on a database that does not answer (a frozen
+    /// server, a black-holed network: the store's own timeouts then take minutes), not warming anything: it is
+    /// abandoned and the routes that need the database are skipped, so the rest still warms up within the budget.
+    /// A cold start's first reads (connections, SCRAM, the JIT) take well under a second.
+    /// </summary>
+    private static readonly TimeSpan DatabaseBatchLimit = TimeSpan.FromSeconds(10);
+
     private const string BrowserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
     private readonly TaskCompletionSource<WarmupReport> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -78,7 +86,7 @@ internal sealed partial class WebWarmup(
         var songs = snapshot?.Songs;
         if (songs is null || songs.Count == 0)
         {
-            return plan;
+            return [.. plan.OrderBy(r => r.UsesDatabase)];
         }
 
         // A song with similar songs, so the similar-list decoding and rendering run too.
@@ -114,7 +122,9 @@ internal sealed partial class WebWarmup(
                 JsonBody: Invariant($"{{\"instruments\": \"{first}\"}}")),
             Api("/get_similar_songs", $"/get_similar_songs?filename={id}", usesDatabase: true),
         ]);
-        return plan;
+
+        // The routes served from memory first in each round: whatever the database does, they are warm early.
+        return [.. plan.OrderBy(r => r.UsesDatabase)];
     }
 
     /// <summary>The server's address as the warm-up reaches it: http only, wildcards as 127.0.0.1; null when it cannot.</summary>
@@ -220,12 +230,16 @@ internal sealed partial class WebWarmup(
                         continue;
                     }
 
-                    var batch = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => SendAsync(client, tally.Request, linked.Token))).ConfigureAwait(false);
+                    var batch = tally.Request.UsesDatabase
+                        ? await SendDatabaseBatchAsync(client, tally.Request, concurrency, linked.Token).ConfigureAwait(false)
+                        : await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => SendAsync(client, tally.Request, linked.Token))).ConfigureAwait(false);
                     tally.Add(batch);
-                    if (tally.Request.UsesDatabase && !databaseFailed && batch.FirstOrDefault(r => r.Status >= 500) is { Status: > 0 } failed)
+                    var failed = Array.FindIndex(batch, r => r.Status is >= 500 or NoAnswer);
+                    if (tally.Request.UsesDatabase && failed >= 0)
                     {
                         databaseFailed = true;
-                        LogDatabaseRoutesFailed(tally.Request.Path, failed.Status);
+                        var status = batch[failed].Status;
+                        LogDatabaseRoutesFailed(tally.Request.Path, status == NoAnswer ? Invariant($"nothing within {DatabaseBatchLimit.TotalSeconds:0} s") : Invariant($"{status}"));
                     }
                 }
             }
@@ -249,6 +263,21 @@ internal sealed partial class WebWarmup(
         }
 
         return report;
+    }
+
+    /// <summary>A database-backed batch, abandoned after <see cref="DatabaseBatchLimit"/> (its requests then count as <see cref="NoAnswer"/>).</summary>
+    private async Task<(int Status, TimeSpan Elapsed)[]> SendDatabaseBatchAsync(HttpClient client, WarmupRequest request, int concurrency, CancellationToken cancellationToken)
+    {
+        using var limit = new CancellationTokenSource(DatabaseBatchLimit, options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
+        try
+        {
+            return await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => SendAsync(client, request, linked.Token))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return [.. Enumerable.Repeat((NoAnswer, DatabaseBatchLimit), concurrency)];
+        }
     }
 
     private HttpClient? CreateClient(out string target)
@@ -296,6 +325,9 @@ internal sealed partial class WebWarmup(
         return ((int)response.StatusCode, options.TimeProvider.GetElapsedTime(started));
     }
 
+    /// <summary>The status recorded for a request abandoned without an answer.</summary>
+    internal const int NoAnswer = 0;
+
     private static WarmupRequest Page(string name, string path, bool usesDatabase = false) => new(name, HttpMethod.Get, path, Html: true, usesDatabase);
 
     private static WarmupRequest Api(string name, string path, bool usesDatabase = false) => new(name, HttpMethod.Get, path, Html: false, usesDatabase);
@@ -311,7 +343,7 @@ internal sealed partial class WebWarmup(
     private partial void LogTimedOut(double timeoutSeconds, int rounds, int requests);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up: {Path} answered {Status}: the database does not answer, so the routes that need it are skipped; ready anyway (they answer 503 until it is back)")]
-    private partial void LogDatabaseRoutesFailed(string path, int status);
+    private partial void LogDatabaseRoutesFailed(string path, string status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up skipped: {Reason}; ready without it, the first requests may be slow")]
     private partial void LogNoAddress(string reason);
@@ -342,7 +374,7 @@ internal sealed partial class WebWarmup(
             foreach (var (status, _) in batch)
             {
                 _statuses.Add(status);
-                _failures += status >= 500 ? 1 : 0;
+                _failures += status is >= 500 or NoAnswer ? 1 : 0;
             }
         }
 

@@ -50,7 +50,10 @@ internal static partial class RequestLogging
             {
                 var elapsed = Stopwatch.GetElapsedTime(started);
                 var status = failedWith ?? context.Response.StatusCode;
-                var level = status >= 500 ? LogLevel.Error
+                // /readyz answering 503 (warming up, stopping) is its answer, not a failure: probes every second
+                // from each balancer would otherwise fill the error log at every start and shutdown.
+                var notReady = failedWith is null && status == StatusCodes.Status503ServiceUnavailable && context.Request.Path == ReadinessPath;
+                var level = status >= 500 && !notReady ? LogLevel.Error
                     : elapsed >= slow ? LogLevel.Warning
                     : all ? LogLevel.Information
                     : LogLevel.None;
@@ -64,6 +67,8 @@ internal static partial class RequestLogging
             }
         });
     }
+
+    private static readonly PathString ReadinessPath = new("/readyz");
 
     [LoggerMessage(EventId = 1, Message = "{Method} {Route} {Status} in {DurationMs} ms (path {Path}, trace {TraceId})")]
     private static partial void LogRequest(ILogger logger, LogLevel level, string method, string route, string path, int status, double durationMs, string traceId);

@@ -97,16 +97,46 @@ public sealed class WarmupGate : DelegatingHandler
     }
 }
 
-/// <summary>The store's reader, until <see cref="Down"/>: then every call fails as when no database server answers.</summary>
+/// <summary>
+/// The store's reader, until told otherwise: <see cref="Down"/> fails every call as when no database server answers;
+/// <see cref="HangQueries"/> makes the per-request reads wait until cancelled (a frozen server); <see cref="HangPings"/>
+/// makes pings wait, cancellation or not, until <see cref="ReleasePings"/> (as Npgsql may, facing a frozen server).
+/// </summary>
 public sealed class SwitchableReader(IScaleReader inner) : IScaleReader
 {
+    private readonly TaskCompletionSource _queryHung = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _pings = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _down;
+    private volatile bool _hangQueries;
+    private volatile bool _hangPings;
+    private int _pingCalls;
 
     public bool Down
     {
         get => _down;
         set => _down = value;
     }
+
+    public bool HangQueries
+    {
+        get => _hangQueries;
+        set => _hangQueries = value;
+    }
+
+    public bool HangPings
+    {
+        get => _hangPings;
+        set => _hangPings = value;
+    }
+
+    /// <summary>Pings asked for, hung or not.</summary>
+    public int PingCalls => Volatile.Read(ref _pingCalls);
+
+    /// <summary>Completes when a query first waits in <see cref="HangQueries"/>.</summary>
+    public Task QueryHung => _queryHung.Task;
+
+    /// <summary>The hung pings answer (with the real store's answer).</summary>
+    public void ReleasePings() => Interlocked.Exchange(ref _pings, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     public Task<string> GetDataVersionAsync(CancellationToken cancellationToken) => Down ? Fail<string>() : inner.GetDataVersionAsync(cancellationToken);
 
@@ -118,24 +148,44 @@ public sealed class SwitchableReader(IScaleReader inner) : IScaleReader
         }
     }
 
-    public Task<SongDetails?> GetSongAsync(string id, CancellationToken cancellationToken) => Down ? Fail<SongDetails?>() : inner.GetSongAsync(id, cancellationToken);
+    public Task<SongDetails?> GetSongAsync(string id, CancellationToken cancellationToken) => Query(ct => inner.GetSongAsync(id, ct), cancellationToken);
 
     public Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken) =>
-        Down ? Fail<SimilarPage?>() : inner.GetSimilarAsync(id, offset, limit, cancellationToken);
+        Query(ct => inner.GetSimilarAsync(id, offset, limit, ct), cancellationToken);
 
     public Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken) =>
-        Down ? Fail<IReadOnlyList<SongRef>>() : inner.GetSongsWithInstrumentAsync(instrumentCode, limit, cancellationToken);
+        Query(ct => inner.GetSongsWithInstrumentAsync(instrumentCode, limit, ct), cancellationToken);
 
-    public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken) => Down ? Fail<IReadOnlyList<RunRecord>>() : inner.GetRunsAsync(limit, cancellationToken);
+    public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken) => Query(ct => inner.GetRunsAsync(limit, ct), cancellationToken);
 
     public Task<IReadOnlyList<SimilarityRunRecord>> GetSimilarityRunsAsync(int limit, CancellationToken cancellationToken) =>
         Down ? Fail<IReadOnlyList<SimilarityRunRecord>>() : inner.GetSimilarityRunsAsync(limit, cancellationToken);
 
     public Task<StoreSummary> GetSummaryAsync(CancellationToken cancellationToken) => Down ? Fail<StoreSummary>() : inner.GetSummaryAsync(cancellationToken);
 
-    public Task<ReadEndpoint> PingAsync(CancellationToken cancellationToken) => Down ? Fail<ReadEndpoint>() : inner.PingAsync(cancellationToken);
+    public async Task<ReadEndpoint> PingAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _pingCalls);
+        if (HangPings)
+        {
+            await Volatile.Read(ref _pings).Task; // deaf to cancellation, on purpose
+        }
+
+        return Down ? throw Unavailable() : await inner.PingAsync(cancellationToken);
+    }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private async Task<T> Query<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        if (HangQueries)
+        {
+            _queryHung.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return Down ? throw Unavailable() : await read(cancellationToken);
+    }
 
     private static StoreUnavailableException Unavailable() => new("No database server answered (switched off by the test).");
 
