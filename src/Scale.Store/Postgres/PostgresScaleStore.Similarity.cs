@@ -52,7 +52,7 @@ internal sealed partial class PostgresScaleStore
                     settings.Threshold,
                     settings.TopK,
                     settings.MinInstruments).ConfigureAwait(false))!;
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                await DurableCommit.CommitDurablyAsync(transaction, "start a similarity run", ct).ConfigureAwait(false);
                 return id;
             },
             cancellationToken);
@@ -114,7 +114,7 @@ internal sealed partial class PostgresScaleStore
                 CultureInfo.InvariantCulture, $"Similarity run {runId} does not exist or is no longer running (a later run took over)."));
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await DurableCommit.CommitDurablyAsync(transaction, "write the similarity lists", cancellationToken).ConfigureAwait(false);
         return final;
     }
 
@@ -127,15 +127,22 @@ internal sealed partial class PostgresScaleStore
 
         return WriteAsync(
             "mark a similarity run",
-            (connection, ct) => ExecuteAsync(
-                connection,
-                null,
-                "UPDATE similarity_runs SET finished_at = $2, status = $3, error = $4 WHERE id = $1;",
-                ct,
-                runId,
-                _time.GetUtcNow(),
-                RunStatuses.ToCode(status),
-                Clean(errorMessage)),
+            async (connection, ct) =>
+            {
+                // A transaction of its own, not autocommit, so its commit is checked like every other (DurableCommit).
+                await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                var updated = await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "UPDATE similarity_runs SET finished_at = $2, status = $3, error = $4 WHERE id = $1;",
+                    ct,
+                    runId,
+                    _time.GetUtcNow(),
+                    RunStatuses.ToCode(status),
+                    Clean(errorMessage)).ConfigureAwait(false);
+                await DurableCommit.CommitDurablyAsync(transaction, "mark a similarity run", ct).ConfigureAwait(false);
+                return updated;
+            },
             cancellationToken);
     }
 

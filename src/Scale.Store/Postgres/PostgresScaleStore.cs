@@ -16,21 +16,23 @@ namespace Scale.Store.Postgres;
 /// </summary>
 internal sealed partial class PostgresScaleStore : IScaleStore
 {
-    // The session's staging tables. Npgsql resets a pooled connection (DISCARD ALL) when it is returned, so they are
-    // made again for every batch (about 2 ms each at Lakh scale, in the same round trip as the run's source).
+    // The batch's staging tables, made in its transaction (about 2 ms each at Lakh scale, in the same round trip as the
+    // run's source) and dropped by its commit or rollback. Not left to Npgsql's reset of a pooled connection (DISCARD
+    // ALL): dropping them there is a transaction of its own, which with synchronous replication waits for the standby
+    // at the start of the connection's next use, where no cancellation token reaches it (up to the command timeout).
     private const string CreateBatchFiles = """
         CREATE TEMP TABLE IF NOT EXISTS batch_files (
             ord integer NOT NULL, key text NOT NULL, md5 text, bytes bigint NOT NULL, valid boolean NOT NULL, name text, title text,
             format integer, tracks integer, division integer, ticks bigint, seconds double precision,
             note_count bigint, instrument_count integer, warnings text, lo bigint, mid bigint, hi bigint,
             reason_code text, message text
-        ) ON COMMIT DELETE ROWS
+        ) ON COMMIT DROP
         """;
 
     private const string CreateBatchInstruments = """
         CREATE TEMP TABLE IF NOT EXISTS batch_instruments (
             song_id text NOT NULL, instrument_code smallint NOT NULL, notes bigint NOT NULL
-        ) ON COMMIT DELETE ROWS
+        ) ON COMMIT DROP
         """;
 
     private const string CopyFiles = """
@@ -165,7 +167,8 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                 await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2);", ct, v, _time.GetUtcNow()).ConfigureAwait(false);
             }
 
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            // Up to date, this transaction wrote nothing (no transaction id): its commit waits for no standby.
+            await DurableCommit.CommitDurablyAsync(transaction, "apply the schema migrations", ct).ConfigureAwait(false);
             return PostgresSchema.LatestVersion;
         },
         cancellationToken);
@@ -196,7 +199,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                     ct,
                     CleanKey(source),
                     id).ConfigureAwait(false);
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                await DurableCommit.CommitDurablyAsync(transaction, "start a run", ct).ConfigureAwait(false);
                 return id;
             },
             cancellationToken);
@@ -267,7 +270,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                 }
 
                 var ignored = write.BatchCommands[0].RecordsAffected + write.BatchCommands[1].RecordsAffected;
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                await DurableCommit.CommitDurablyAsync(transaction, "write a batch", ct).ConfigureAwait(false);
                 return new BatchResult((int)valid, (int)invalid, (int)duplicates, (int)ignored, bytes);
             },
             cancellationToken);
@@ -280,9 +283,11 @@ internal sealed partial class PostgresScaleStore : IScaleStore
             "complete a run",
             async (connection, ct) =>
             {
+                // A transaction of its own, not autocommit, so its commit is checked like every other (DurableCommit).
+                await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
                 var updated = await ExecuteAsync(
                     connection,
-                    null,
+                    transaction,
                     """
                     UPDATE runs SET finished_at = $2, status = $3, files_seen = $4, files_skipped = $5, files_valid = $6,
                                     files_invalid = $7, files_duplicate = $8, bytes_read = $9, read_seconds = $10,
@@ -309,6 +314,7 @@ internal sealed partial class PostgresScaleStore : IScaleStore
                     throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Run {runId} does not exist."));
                 }
 
+                await DurableCommit.CommitDurablyAsync(transaction, "complete a run", ct).ConfigureAwait(false);
                 return true;
             },
             cancellationToken);
@@ -356,7 +362,11 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> on a primary connection, retried on transient failures (see <see cref="PostgresConnections.WriteRetry"/>).</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on a primary connection, retried on transient failures (see <see cref="PostgresConnections.WriteRetry"/>).
+    /// A commit the synchronous standby did not confirm (<see cref="DurableCommit"/>) is not transient: it is not
+    /// retried and surfaces as its <see cref="StoreUnavailableException"/>.
+    /// </summary>
     private async Task<T> WriteAsync<T>(string what, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         var connections = Connections;
@@ -593,7 +603,10 @@ internal sealed partial class PostgresScaleStore : IScaleStore
         return runs;
     }
 
-    /// <summary>Counts in one REPEATABLE READ transaction, so they agree with each other while others write.</summary>
+    /// <summary>
+    /// Counts in one REPEATABLE READ transaction, so they agree with each other while others write. It writes nothing,
+    /// so its commit waits for no synchronous standby and needs no <see cref="DurableCommit"/>.
+    /// </summary>
     internal static async Task<StoreSummary> ReadSummaryAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
