@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using Scale.Lab;
+using Scale.Lab.Network;
 
 namespace Scale.Cli.Commands;
 
@@ -110,7 +111,67 @@ internal static class LabCommand
             return 0;
         });
 
-        return new Command("lab", "A multi-zone Scale on this machine for load and chaos experiments: up, status, down.") { up, status, down };
+        return new Command("lab", "A multi-zone Scale on this machine for load and chaos experiments: up, status, down.") { up, status, down, DelayLineCommand() };
+    }
+
+    // Hidden: the lab runs it inside a zone's namespace (ip netns exec) for latency where the kernel has no netem.
+    private static Command DelayLineCommand()
+    {
+        var queue = new Option<ushort>("--queue") { Description = "The NFQUEUE number (in this network namespace).", Required = true };
+        var delayMs = new Option<double>("--delay-ms") { Description = "Delay of every queued packet, in ms." };
+        var jitterMs = new Option<double>("--jitter-ms") { Description = "± this much, uniformly, in ms (order is kept)." };
+        var detach = new Option<bool>("--detach") { Description = "Start the delay line in a session of its own, wait until its queue is bound, print its pid and return." };
+        var stop = new Option<bool>("--stop") { Description = "Stop the delay lines on --queue in this network namespace (they let their waiting packets go)." };
+        var command = new Command("delay-line", "Delays every packet an iptables NFQUEUE rule sends to --queue (the lab's latency where the kernel has no netem).")
+        {
+            queue, delayMs, jitterMs, detach, stop,
+        };
+        command.Hidden = true;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var number = parse.GetValue(queue);
+            if (parse.GetValue(stop))
+            {
+                var stopped = await DelayLine.StopAsync(number, TimeSpan.FromSeconds(3), cancellationToken);
+                Console.WriteLine($"stopped {stopped.Count} delay line(s) on NFQUEUE {number}{(stopped.Count == 0 ? "" : $": pid {string.Join(", ", stopped)}")}");
+                return 0;
+            }
+
+            var delay = parse.GetValue(delayMs);
+            var jitter = parse.GetValue(jitterMs);
+            if (delay is <= 0 or > 60_000 || jitter is < 0 or > 60_000)
+            {
+                await Console.Error.WriteLineAsync("scale lab delay-line: --delay-ms must be in (0, 60000] and --jitter-ms in [0, 60000]");
+                return 2;
+            }
+
+            try
+            {
+                if (parse.GetValue(detach))
+                {
+                    var pid = await DelayLine.StartDetachedAsync(DelayLine.ThisScaleCommand(), number, delay, jitter, TimeSpan.FromSeconds(20), cancellationToken);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delay line pid {pid} on NFQUEUE {number}: +{delay} ms ± {jitter} ms"));
+                    return 0;
+                }
+
+                // A thread of its own: the loop blocks in poll(2) and releases packets on time.
+                await Task.Factory.StartNew(
+                    () => DelayLine.Run(number, TimeSpan.FromMilliseconds(delay), TimeSpan.FromMilliseconds(jitter), new Random(), () => Console.WriteLine(DelayLine.ReadyLine), cancellationToken),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                return 0;
+            }
+            catch (NfQueueUnavailableException ex)
+            {
+                await Console.Error.WriteLineAsync($"scale lab delay-line: {ex.Message}");
+                return DelayLine.UnavailableExitCode;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.Net.Sockets.SocketException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"scale lab delay-line: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
     }
 
     // status and down see a running lab as it was started (its saved options); up starts it as asked.

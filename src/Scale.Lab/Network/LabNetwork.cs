@@ -28,12 +28,21 @@ public sealed record ZoneNetworkState(string Zone, string Namespace, string Addr
 /// A partition is made by pointing the neighbour (ARP) entries of the addresses on the other side at a MAC address no
 /// interface has: packets leave and are silently lost on the bridge, as in a real partition (connections time out;
 /// nothing is refused). It needs nothing beyond iproute2, where firewall rules would need netfilter. Latency and
-/// loss use tc's netem queueing discipline on the zone's interface.
+/// loss use tc's netem queueing discipline on the zone's interface, and where the kernel has no netem, iptables rules
+/// and the lab's userspace delay line in the zone's namespace (<see cref="NetfilterDegradation"/>).
 /// </remarks>
-public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
+/// <param name="layout">The lab's names and addresses.</param>
+/// <param name="commands">Runs iproute2, tc, iptables and the delay line's start and stop.</param>
+/// <param name="scaleCommand">
+/// The scale program (and its leading arguments, e.g. <c>dotnet /path/scale.dll</c>) that runs a zone's delay line;
+/// default: the scale.dll beside this assembly, run by this process's dotnet.
+/// </param>
+public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands, IReadOnlyList<string>? scaleCommand = null)
 {
     /// <summary>A locally administered unicast MAC that no lab interface has: where a partition sends packets.</summary>
     public const string NowhereMac = "02:00:5c:a1:de:ad";
+
+    private readonly NetfilterDegradation _netfilter = new(layout, commands, scaleCommand ?? DelayLine.ThisScaleCommand());
 
     public LabNetworkLayout Layout => layout;
 
@@ -132,6 +141,11 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
                 {
                     faults.Add($"netem: {netem}");
                 }
+
+                if (await _netfilter.DescribeAsync(z, cancellationToken) is { } delayLine)
+                {
+                    faults.Add(delayLine);
+                }
             }
 
             if (hostNeighbours.Contains(layout.ZoneAddress(z)))
@@ -160,6 +174,30 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
                 .Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
                 .Where(p => p > 0)
                 .ToList();
+    }
+
+    /// <summary>
+    /// The zone's delay line processes (<see cref="NetfilterDegradation"/>; none where netem does the work), so that
+    /// a fault killing the zone's programs can spare the network fault that runs beside them.
+    /// </summary>
+    public async Task<IReadOnlyList<int>> DelayLineProcessesAsync(int zone, CancellationToken cancellationToken)
+    {
+        var queue = _netfilter.Queue(zone);
+        return (await ZoneProcessesAsync(zone, cancellationToken))
+            .Where(pid => DelayLine.IsDelayLine(CommandLine(pid), queue))
+            .ToList();
+
+        static string[] CommandLine(int pid)
+        {
+            try
+            {
+                return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return [];
+            }
+        }
     }
 
     /// <summary>SIGKILL to every process in the zone's namespace, again until none is left (a dying supervisor may fork). Returns how many were killed.</summary>
@@ -247,9 +285,11 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
     /// <summary>
     /// Every packet leaving the zone waits <paramref name="delayMs"/> (± <paramref name="jitterMs"/>) and is lost with
     /// probability <paramref name="lossPercent"/>: a round trip with the zone gains the delay. tc netem on the zone's
-    /// interface.
+    /// interface; where the kernel has no netem, iptables rules and a delay line in the zone's namespace
+    /// (<see cref="NetfilterDegradation"/>). Replaces the zone's previous degradation. Returns what was put in place.
     /// </summary>
-    public async Task DegradeAsync(int zone, double delayMs, double jitterMs, double lossPercent, CancellationToken cancellationToken)
+    /// <exception cref="NetworkFaultUnsupportedException">Neither mechanism works on this machine.</exception>
+    public async Task<NetworkDegradation> DegradeAsync(int zone, double delayMs, double jitterMs, double lossPercent, CancellationToken cancellationToken)
     {
         var arguments = new List<string> { "-n", layout.Namespace(zone), "qdisc", "replace", "dev", LabNetworkLayout.ZoneInterface, "root", "netem" };
         if (delayMs > 0)
@@ -271,19 +311,24 @@ public sealed class LabNetwork(LabNetworkLayout layout, ICommandRunner commands)
         {
             if (result.Output.Contains("qdisc kind is unknown", StringComparison.Ordinal))
             {
-                throw new NetworkFaultUnsupportedException(
-                    "this machine's kernel has no netem queueing discipline (sch_netem), so latency and loss cannot be added here; zone outages and partitions still work. On Debian's kernels it is in linux-modules (modprobe sch_netem).");
+                // No sch_netem (many container and VM kernels): the netfilter way.
+                return await _netfilter.DegradeAsync(zone, delayMs, jitterMs, lossPercent, cancellationToken);
             }
 
             throw new InvalidOperationException($"tc {string.Join(' ', arguments)} failed: {result.Output.Trim()}");
         }
 
+        return new NetworkDegradation(NetworkDegradationMechanism.Netem, delayMs, delayMs > 0 ? jitterMs : 0, lossPercent, $"tc {string.Join(' ', arguments)}");
+
         static string Ms(double value) => string.Create(CultureInfo.InvariantCulture, $"{value}ms");
     }
 
-    /// <summary>Removes the zone's netem; harmless when there is none.</summary>
-    public Task RestoreAsync(int zone, CancellationToken cancellationToken) =>
-        commands.RunAsync("tc", ["-n", layout.Namespace(zone), "qdisc", "del", "dev", LabNetworkLayout.ZoneInterface, "root"], cancellationToken);
+    /// <summary>Removes the zone's netem, or its delay line and rules; harmless when there are none.</summary>
+    public async Task RestoreAsync(int zone, CancellationToken cancellationToken)
+    {
+        await commands.RunAsync("tc", ["-n", layout.Namespace(zone), "qdisc", "del", "dev", LabNetworkLayout.ZoneInterface, "root"], cancellationToken);
+        await _netfilter.RestoreAsync(zone, cancellationToken);
+    }
 
     private async Task CheckSubnetFreeAsync(CancellationToken cancellationToken)
     {

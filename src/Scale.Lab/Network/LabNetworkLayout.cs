@@ -25,6 +25,7 @@ public sealed class LabNetworkLayout
     {
         ArgumentNullException.ThrowIfNull(zones);
         Zones = zones;
+        BasePort = basePort;
         // Interface names are at most 15 bytes: "scl" + 5 digits + "-br" is 11.
         Prefix = string.Create(CultureInfo.InvariantCulture, $"scl{basePort}");
         // 10.<high byte>.<low byte>.0/24 of the base port: unique per base port, and private (RFC 1918).
@@ -32,6 +33,9 @@ public sealed class LabNetworkLayout
     }
 
     public IReadOnlyList<string> Zones { get; }
+
+    /// <summary>The lab's base port, from which every name here derives.</summary>
+    public int BasePort { get; }
 
     /// <summary>scl&lt;base port&gt;: the start of every name the lab's network uses.</summary>
     public string Prefix { get; }

@@ -14,6 +14,8 @@ public sealed class DebianPackages(ICommandRunner commands, TextWriter log)
         ("prometheus-postgres-exporter", "prometheus-postgres-exporter"),
         // The zones' network namespaces, links and faults.
         ("ip", "iproute2"), ("tc", "iproute2"),
+        // Latency and loss where the kernel has no netem: the zone's rules and its delay line's NFQUEUE.
+        ("iptables", "iptables"),
         // Not the lab's own: the CPU exhaustion experiment (`scale chaos`) runs it inside an instance's cgroup.
         ("stress-ng", "stress-ng"),
     ];

@@ -30,7 +30,7 @@ public sealed class DebianPackagesTests
         string[] expected =
         [
             "supervisor", "etcd-server", "patroni", "haproxy", "prometheus", "prometheus-alertmanager",
-            "prometheus-postgres-exporter", "iproute2", "stress-ng", .. Postgres,
+            "prometheus-postgres-exporter", "iproute2", "iptables", "stress-ng", .. Postgres,
         ];
         Assert.Equal(expected, missing);
         Assert.Equal(DebianPackages.Requirements.Select(r => r.Program), asked);

@@ -391,9 +391,12 @@ public sealed class LabNetworkTests
     }
 
     [Fact]
-    public async Task DegradeAsync_KernelWithoutNetem_ThrowsNetworkFaultUnsupported()
+    public async Task DegradeAsync_KernelWithoutNetem_NoIptablesForTheDelayLine_ThrowsNetworkFaultUnsupported()
     {
-        var (network, _) = Create(c => c.Fail("tc", 2, Recorded.TcNetemUnknown));
+        // Without netem the lab falls back to iptables and its delay line (LabNetworkDelayLineTests); without those either, it refuses.
+        var (network, _) = Create(c => c
+            .Fail("tc", 2, Recorded.TcNetemUnknown)
+            .Fail("ip netns exec scl27000-a iptables", 1, "exec of \"iptables\" failed: No such file or directory\n"));
 
         var error = await Assert.ThrowsAsync<NetworkFaultUnsupportedException>(() => network.DegradeAsync(0, 100, 10, 1, CancellationToken.None));
 
@@ -417,7 +420,8 @@ public sealed class LabNetworkTests
 
         await network.RestoreAsync(2, CancellationToken.None);
 
-        Assert.Equal(["tc -n scl27000-c qdisc del dev eth0 root"], commands.Lines);
+        // Then the delay line's rules and process, where netem is missing (LabNetworkDelayLineTests).
+        Assert.Equal("tc -n scl27000-c qdisc del dev eth0 root", commands.Lines[0]);
     }
 
     [Fact]
