@@ -36,10 +36,12 @@ public sealed class LabController : IDisposable
         _log = log;
         _layout = new LabLayout(options);
         var runner = commands ?? SystemCommandRunner.Instance;
-        Network = new LabNetwork(_layout.Network, runner);
-        HostSupervisor = new Supervisor("host", _layout.SupervisorConfig(null), _layout.SupervisorPidFile(null), null, runner);
+        // The delay line runs the same program as the web instances.
+        Network = new LabNetwork(_layout.Network, runner, [Environment.ProcessPath ?? "dotnet", options.ScaleProgram]);
+        CpuGroups = new ZoneCpuGroups(_layout.Network.Prefix);
+        HostSupervisor = new Supervisor("host", _layout.SupervisorConfig(null), _layout.SupervisorPidFile(null), null, runner, CpuGroups.PathOf("host") is { } host ? Path.Join(host, "cgroup.procs") : null);
         ZoneSupervisors = LabLayout.Zones.Select((zone, z) =>
-            new Supervisor(zone, _layout.SupervisorConfig(zone), _layout.SupervisorPidFile(zone), _layout.Network.Namespace(z), runner)).ToList();
+            new Supervisor(zone, _layout.SupervisorConfig(zone), _layout.SupervisorPidFile(zone), _layout.Network.Namespace(z), runner, CpuGroups.PathOf(zone) is { } group ? Path.Join(group, "cgroup.procs") : null)).ToList();
         _patroni = new PatroniClient(_http);
         _haproxy = new HaproxyStats(_http, _layout.StatsPort);
         Packages = new DebianPackages(runner, log);
@@ -49,6 +51,9 @@ public sealed class LabController : IDisposable
 
     /// <summary>The zones' namespaces, links and network faults.</summary>
     public LabNetwork Network { get; }
+
+    /// <summary>A CPU group per zone and one for the host, with equal weights: zones that do not take each other's CPU.</summary>
+    public ZoneCpuGroups CpuGroups { get; }
 
     /// <summary>The host's supervisord: HAProxy, Prometheus, alertmanager.</summary>
     public Supervisor HostSupervisor { get; }
@@ -92,6 +97,11 @@ public sealed class LabController : IDisposable
 
             Step($"network: zones {string.Join(", ", LabLayout.Zones.Select((zone, z) => $"{zone} = namespace {_layout.Network.Namespace(z)} at {_layout.Network.ZoneAddress(z)}"))}, bridge {_layout.Network.Bridge} at {_layout.Network.HostAddress}");
             await Network.EnsureAsync(cancellationToken);
+            if (CpuGroups.Ensure(LabLayout.Zones.Append("host")) is { } noCpuGroups)
+            {
+                Step($"the zones share the CPU unweighted: {noCpuGroups}");
+            }
+
             foreach (var supervisor in ZoneSupervisors.Append(HostSupervisor))
             {
                 await supervisor.StartDaemonAsync(cancellationToken);
@@ -202,6 +212,9 @@ public sealed class LabController : IDisposable
         {
             await Network.RemoveAsync(cancellationToken);
         }
+
+        // After the namespaces: their processes are gone, so the groups are empty and can be removed.
+        CpuGroups.Remove();
 
         // Anything still running from the lab's folder (a child that outlived its group) goes too.
         foreach (var pid in ProcessesUsing(_layout.Root))

@@ -64,8 +64,46 @@ internal sealed class CpuCgroup
         return group;
     }
 
-    /// <summary>Moves a process (all its threads) into the cgroup.</summary>
-    public void Add(int pid) => File.WriteAllText(System.IO.Path.Join(Path, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
+    private readonly Dictionary<string, string> _origins = [];
+
+    /// <summary>
+    /// Moves a process (all its threads) into the cgroup, remembering the group it was in (the lab puts each zone in
+    /// a CPU group of its own), so <see cref="Remove"/> puts it back there rather than in the root.
+    /// </summary>
+    public void Add(int pid)
+    {
+        var id = pid.ToString(CultureInfo.InvariantCulture);
+        if (CurrentGroup(pid) is { } origin)
+        {
+            _origins[id] = origin;
+        }
+
+        File.WriteAllText(System.IO.Path.Join(Path, "cgroup.procs"), id);
+    }
+
+    /// <summary>The directory of the CPU group a process is in now, from /proc/PID/cgroup (null when unreadable).</summary>
+    private string? CurrentGroup(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadAllLines($"/proc/{pid}/cgroup"))
+            {
+                // v1: "3:cpu,cpuacct:/scl27000/a" (or "1:cpu:/..."); v2: "0::/scl27000/a".
+                var parts = line.Split(':', 3);
+                if (parts.Length == 3 && (_v2 ? parts[0] == "0" && parts[1].Length == 0 : parts[1].Split(',').Contains("cpu")))
+                {
+                    var directory = System.IO.Path.Join(Root, parts[2].TrimStart('/'));
+                    return Directory.Exists(directory) ? directory : null;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Exited.
+        }
+
+        return null;
+    }
 
     /// <summary>Periods in which the group was throttled, and the time it spent throttled (s).</summary>
     public (long Throttled, double ThrottledSeconds) Throttling()
@@ -116,7 +154,8 @@ internal sealed class CpuCgroup
         {
             try
             {
-                File.WriteAllText(System.IO.Path.Join(Root, "cgroup.procs"), pid);
+                var back = _origins.TryGetValue(pid, out var origin) && Directory.Exists(origin) ? origin : Root;
+                File.WriteAllText(System.IO.Path.Join(back, "cgroup.procs"), pid);
             }
             catch (IOException)
             {

@@ -116,7 +116,9 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
     {
         var z = ZoneIndex(zone);
         var supervisor = _controller.ZoneSupervisors[z].Pid;
-        var roots = (await _controller.Network.ZoneProcessesAsync(z, cancellationToken)).Where(p => p != supervisor).ToList();
+        // The zone's delay line (a network fault, not a pod) is left alone: killing it would silently end a degradation.
+        var delayLines = await _controller.Network.DelayLineProcessesAsync(z, cancellationToken);
+        var roots = (await _controller.Network.ZoneProcessesAsync(z, cancellationToken)).Where(p => p != supervisor && !delayLines.Contains(p)).ToList();
         var names = _layout.InZone(zone).Select(c => c.Name).ToList();
         if (DryRun)
         {
@@ -205,25 +207,32 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
     public async Task<FaultReport> DegradeZoneNetworkAsync(string zone, double delayMs, double jitterMs, double lossPercent, CancellationToken cancellationToken)
     {
         var z = ZoneIndex(zone);
-        var what = string.Create(Invariant, $"every packet leaving zone {zone}: +{delayMs} ms (± {jitterMs} ms), {lossPercent}% lost (tc netem on its link)");
         if (DryRun)
         {
-            return new FaultReport("degrade_network", [zone], $"dry run: would delay {what}");
+            return new FaultReport("degrade_network", [zone], string.Create(Invariant, $"dry run: would delay every packet leaving zone {zone} by {delayMs} ms (± {jitterMs} ms) and lose {lossPercent}%"));
         }
 
+        NetworkDegradation degradation;
         try
         {
-            await _controller.Network.DegradeAsync(z, delayMs, jitterMs, lossPercent, cancellationToken);
+            degradation = await _controller.Network.DegradeAsync(z, delayMs, jitterMs, lossPercent, cancellationToken);
         }
         catch (NetworkFaultUnsupportedException ex)
         {
             throw new ChaosException($"degrade_network cannot run on this machine: {ex.Message}");
         }
 
+        var what = string.Create(Invariant, $"every packet leaving zone {zone}: {degradation.Detail} ({degradation.MechanismName})");
         _log.WriteLine($"  {what}");
         return new FaultReport("degrade_network", [zone], what)
         {
-            Measurements = new Dictionary<string, double>(StringComparer.Ordinal) { ["delay_ms"] = delayMs, ["jitter_ms"] = jitterMs, ["loss_percent"] = lossPercent },
+            Measurements = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["delay_ms"] = degradation.DelayMs,
+                ["jitter_ms"] = degradation.JitterMs,
+                ["loss_percent"] = degradation.LossPercent,
+            },
+            Labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["mechanism"] = degradation.MechanismName },
         };
     }
 
@@ -235,7 +244,7 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
             await _controller.Network.RestoreAsync(z, cancellationToken);
         }
 
-        return new FaultReport("restore_network", [zone], DryRun ? $"dry run: would restore zone {zone}'s network" : $"zone {zone}'s network restored (netem removed)");
+        return new FaultReport("restore_network", [zone], DryRun ? $"dry run: would restore zone {zone}'s network" : $"zone {zone}'s network restored (netem or delay line removed)");
     }
 
     private int ZoneIndex(string zone)

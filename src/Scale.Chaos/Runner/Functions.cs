@@ -481,6 +481,6 @@ public static class Functions
         }
 
         context.Event(fault ? "fault" : "rollback", report.Detail);
-        return JsonSerializer.SerializeToNode(new { action = report.Action, hit = report.Hit, detail = report.Detail, measurements = report.Measurements });
+        return JsonSerializer.SerializeToNode(new { action = report.Action, hit = report.Hit, detail = report.Detail, measurements = report.Measurements, labels = report.Labels });
     }
 }

@@ -13,6 +13,9 @@ public sealed record TargetInstance(string Name, string Kind, string? Zone, bool
 public sealed record FaultReport(string Action, IReadOnlyList<string> Hit, string Detail)
 {
     public IReadOnlyDictionary<string, double> Measurements { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>What the fault was made with, as text (e.g. mechanism: netem or delay-line), for the journal.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>The database cluster as the target reports it: its primary (null while there is none) and the replicas streaming from it.</summary>

@@ -73,7 +73,7 @@ internal static class LabCommand
             var network = OperatingSystem.IsLinux() ? await controller.Network.DescribeAsync(cancellationToken) : [];
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { url = controller.Layout.Url, running = components.Count > 0, components, network }, StatusJson));
+                Console.WriteLine(JsonSerializer.Serialize(new { url = controller.Layout.Url, running = components.Count > 0, components, network, cpuGroups = controller.CpuGroups.Describe() }, StatusJson));
             }
             else if (components.Count == 0)
             {
@@ -97,6 +97,10 @@ internal static class LabCommand
                 }
 
                 Console.WriteLine($"bridge {controller.Layout.Network.Bridge} at {controller.Layout.Network.HostAddress} (HAProxy's PostgreSQL frontends); the public URL and monitoring on 127.0.0.1");
+                foreach (var line in controller.CpuGroups.Describe())
+                {
+                    Console.WriteLine(line);
+                }
             }
 
             return components.Count == 0 ? 3 : components.All(c => c.Healthy) ? 0 : 1;

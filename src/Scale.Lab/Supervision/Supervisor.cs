@@ -10,8 +10,10 @@ public sealed record ProgramState(string Name, string State, int? Pid);
 /// One supervisord: the lab runs one per zone, inside the zone's network namespace (the zone's machines and their
 /// kubelet: it restarts what dies there, and dies with the zone), and one in the host's namespace for the load
 /// balancer and monitoring. Controlled with supervisorctl over its Unix socket, which works from any namespace.
+/// With <paramref name="cpuGroupProcs"/> (a cgroup's cgroup.procs, see <see cref="ZoneCpuGroups"/>) the daemon starts
+/// inside that CPU group, and so does every program it starts.
 /// </summary>
-public sealed class Supervisor(string name, string config, string pidFile, string? networkNamespace, ICommandRunner commands)
+public sealed class Supervisor(string name, string config, string pidFile, string? networkNamespace, ICommandRunner commands, string? cpuGroupProcs = null)
 {
     /// <summary>host, or the zone's name.</summary>
     public string Name => name;
@@ -55,9 +57,13 @@ public sealed class Supervisor(string name, string config, string pidFile, strin
 
         // A pid file left by a killed daemon would make the new one refuse to start.
         File.Delete(pidFile);
-        var result = networkNamespace is null
-            ? await commands.RunAsync("supervisord", ["-c", config], cancellationToken)
-            : await commands.RunAsync("ip", ["netns", "exec", networkNamespace, ProgramRunner.Find("supervisord") ?? "supervisord", "-c", config], cancellationToken);
+        string[] start = networkNamespace is null
+            ? ["supervisord", "-c", config]
+            : ["ip", "netns", "exec", networkNamespace, ProgramRunner.Find("supervisord") ?? "supervisord", "-c", config];
+        var result = cpuGroupProcs is not null && File.Exists(cpuGroupProcs)
+            // The shell joins the group before it becomes supervisord, so the daemon and all it forks start inside.
+            ? await commands.RunAsync("/bin/sh", ["-c", "echo $$ > \"$0\" && exec \"$@\"", cpuGroupProcs, .. start], cancellationToken)
+            : await commands.RunAsync(start[0], start[1..], cancellationToken);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"supervisord ({name}) did not start: {result.Output.Trim()}");
