@@ -50,7 +50,7 @@ for ((run = 1; run <= runs; run++)); do
   fi
   echo "   lab up in $(( $(date +%s) - start )) s; experiments start at once"
   "$root/deploy/chaos/run-all.sh" --short --out "$dir" "${names[@]}" >"$dir/summary.txt" 2>&1 || status=1
-  grep -E '^\| ' "$dir/summary.txt" | tail -n +3 | sed "s/^/   run $run /"
+  grep -E '^\| ' "$dir/summary.txt" | tail -n +2 | sed "s/^/   run $run /"
 done
 stop_stress
 "$root/scale" lab down >/dev/null 2>&1 || true
