@@ -66,6 +66,8 @@ public sealed class LoadGenerator : IDisposable
     public async Task<LoadReport> RunAsync(Action<LoadSecond>? onSecond = null, CancellationToken cancellationToken = default)
     {
         var startedAt = _time.GetUtcNow();
+        // On the real clock only: an injected one has no real latency to protect.
+        using var threads = _time == TimeProvider.System ? CompletionThreads.Reserve(_options.Concurrency) : null;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         _start = _time.GetTimestamp();
         using var stopProgress = new CancellationTokenSource();
@@ -292,6 +294,10 @@ public sealed class LoadGenerator : IDisposable
         string? error;
         int? status = null;
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
+        // A timeout is measured when it fires, not once its cancellation has unwound through the handler (exceptions
+        // take real time, and on an injected clock time moves on meanwhile).
+        long timedOutAt = 0;
+        using var onTimeout = timeout.Token.Register(() => Volatile.Write(ref timedOutAt, _time.GetTimestamp()));
         try
         {
             using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Targets is { Count: > 0 } targets ? targets[(int)(index % targets.Count)] : _options.Target);
@@ -329,7 +335,8 @@ public sealed class LoadGenerator : IDisposable
             error = "connection";
         }
 
-        var micros = Math.Clamp((long)(_time.GetElapsedTime(measuredFrom).Ticks / 10), 1, HighestMicroseconds);
+        var endedAt = error == "timeout" && Volatile.Read(ref timedOutAt) is > 0 and var firedAt ? firedAt : _time.GetTimestamp();
+        var micros = Math.Clamp((long)(_time.GetElapsedTime(measuredFrom, endedAt).Ticks / 10), 1, HighestMicroseconds);
         lock (_gate)
         {
             _completed++;

@@ -122,15 +122,20 @@ public sealed class FakeClockTests
         return await run;
     }
 
-    // Continuations the last step woke up run on the thread pool: wait until it has nothing queued, twice in a row
-    // (bounded, so a bug cannot hang the test), before time moves on.
+    // Continuations the last step woke up run on the thread pool: wait until it has nothing queued and ran nothing but
+    // this loop's own steps, three times in a row (bounded, so a bug cannot hang the test), before time moves on.
+    // Nothing queued alone is not enough: a woken continuation is often picked up at once by an idle thread, and time
+    // moved on while it still ran (seen: a 1 s stall measured as 1.1-1.4 s).
     private static async Task Settle()
     {
         var quiet = 0;
-        for (var i = 0; i < 200 && quiet < 2; i++)
+        var completed = ThreadPool.CompletedWorkItemCount;
+        for (var i = 0; i < 1000 && quiet < 3; i++)
         {
             await Task.Yield();
-            quiet = ThreadPool.PendingWorkItemCount == 0 ? quiet + 1 : 0;
+            var now = ThreadPool.CompletedWorkItemCount;
+            quiet = ThreadPool.PendingWorkItemCount == 0 && now - completed <= 1 ? quiet + 1 : 0;
+            completed = now;
         }
     }
 

@@ -63,6 +63,32 @@ public sealed class RealServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_KeepsAThreadReadyPerRequestInFlight_WhileItRuns_ThenRestoresThePool()
+    {
+        // Other work in the same process (a chaos run's probes) must not hold up completions: during the run the
+        // pool's minimum is the concurrency (capped); afterwards it is what it was.
+        ThreadPool.GetMinThreads(out var before, out _);
+        var concurrency = Math.Min(before + 5, CompletionThreads.MaxReserved);
+        using var generator = new LoadGenerator(new LoadOptions
+        {
+            Target = new Uri($"{_base}/delay"),
+            RequestsPerSecond = 50,
+            Duration = TimeSpan.FromSeconds(2.5),
+            Concurrency = concurrency,
+        });
+        var during = 0;
+        await generator.RunAsync(onSecond: second =>
+        {
+            ThreadPool.GetMinThreads(out var workers, out _);
+            Volatile.Write(ref during, workers);
+        });
+
+        ThreadPool.GetMinThreads(out var after, out _);
+        Assert.Equal(Math.Max(before, concurrency), during);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
     public async Task InjectedDelays_EachPercentileInItsBand_AtTheTargetRate()
     {
         using var generator = new LoadGenerator(new LoadOptions
@@ -77,10 +103,13 @@ public sealed class RealServerTests : IAsyncLifetime
         Assert.Equal(1000, report.Sent);
         Assert.Equal(0, report.ErrorCount);
         Assert.InRange(report.SendRate, 198, 202);
-        Assert.InRange(report.Latency.P50Ms, 5, 20);
-        Assert.InRange(report.Latency.P90Ms, 20, 50);
-        Assert.InRange(report.Latency.P99Ms, 50, 200);
-        Assert.InRange(report.Latency.MaxMs, 200, 1000);
+        // Each lower bound 2 % under its level: the server's Task.Delay runs on the runtime's coarse timer and can end
+        // early (seen: the 200 ms level measured 199.68 and 198.91 ms once the pool had a thread ready for every
+        // completion); a mismeasurement is far larger than that.
+        Assert.InRange(report.Latency.P50Ms, 5 * 0.98, 20);
+        Assert.InRange(report.Latency.P90Ms, 20 * 0.98, 50);
+        Assert.InRange(report.Latency.P99Ms, 50 * 0.98, 200);
+        Assert.InRange(report.Latency.MaxMs, 200 * 0.98, 1000);
     }
 
     [Fact]
