@@ -31,6 +31,8 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
         var app = ScaleWebApp.Build(TestApps.Options(site.Store.DbPath, gate, LogLevel.Information, logs) with
         {
             WarmupRounds = 3,
+            // Rounds are counted here: a fixed number of them.
+            WarmupUntilJitQuiet = false,
             WarmupConcurrency = 2,
             RequestLog = Logging.RequestLogMode.All,
         });
@@ -148,6 +150,34 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
     }
 
     [Fact]
+    public async Task WarmupUntilJitQuiet_MoreRoundsAfterTheFixedOnes_UntilTheJitCompilesAlmostNothing_ThenReady()
+    {
+        var logs = new CapturedLogs();
+        var app = ScaleWebApp.Build(TestApps.Options(site.Store.DbPath, logs: logs, minimumLevel: LogLevel.Information) with
+        {
+            WarmupRounds = 1,
+            WarmupConcurrency = 2,
+            WarmupTimeout = TimeSpan.FromSeconds(60),
+        });
+        await using (app)
+        {
+            await app.StartAsync();
+            using var client = app.GetTestClient();
+            var report = await TestApps.WarmupOf(app).Completion.WaitAsync(TimeSpan.FromSeconds(90));
+
+            Assert.Equal(WarmupReport.Done, report.Outcome);
+            Assert.True(report.JitQuiet);
+            // The fixed round, then at least the two quiet ones that end it.
+            Assert.True(report.Rounds >= 3, $"{report.Rounds} rounds");
+            Assert.True(report.JitMethods > 0, $"{report.JitMethods} methods compiled");
+            Assert.Contains(logs.Entries, e => e.Message.Contains("JIT quiet; ready", StringComparison.Ordinal));
+            var (status, body) = await ReadyzAsync(client);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("ready", body.GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
     public async Task DatabaseDownDuringWarmup_ItsRoutesSkippedAfterTheFirstFailure_ReadyAnyway_UserRequestsStill503()
     {
         using var gate = new WarmupGate();
@@ -157,6 +187,8 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
         {
             ReaderFactory = () => reader,
             WarmupRounds = 3,
+            // Rounds are counted here: a fixed number of them.
+            WarmupUntilJitQuiet = false,
             WarmupConcurrency = 2,
         });
         await using (app)
@@ -213,6 +245,8 @@ public sealed class ReadinessAndWarmupTests(SiteFixture site)
             TimeProvider = time,
             ReaderFactory = () => reader,
             WarmupRounds = 3,
+            // Rounds are counted here: a fixed number of them.
+            WarmupUntilJitQuiet = false,
             WarmupConcurrency = 2,
         });
         await using (app)

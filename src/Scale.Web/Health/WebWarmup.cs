@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Runtime;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -18,7 +19,9 @@ internal sealed record WarmupRequest(string Name, HttpMethod Method, string Path
 internal sealed record WarmupRouteReport(WarmupRequest Request, int Requests, int Failures, IReadOnlyList<int> Statuses, TimeSpan First, TimeSpan Last);
 
 /// <summary>What the warm-up did: <see cref="Outcome"/> is "done", "timed out", "disabled", "stopped", or why it could not run.</summary>
-internal sealed record WarmupReport(string Outcome, TimeSpan Elapsed, int Rounds, IReadOnlyList<WarmupRouteReport> Routes)
+/// <remarks><see cref="JitMethods"/>: methods the JIT compiled while the warm-up ran (all tiers); <see cref="JitQuiet"/>: whether it
+/// ended with the JIT quiet (see <see cref="ScaleWebOptions.WarmupUntilJitQuiet"/>), null when that was not asked.</remarks>
+internal sealed record WarmupReport(string Outcome, TimeSpan Elapsed, int Rounds, IReadOnlyList<WarmupRouteReport> Routes, long JitMethods = 0, bool? JitQuiet = null)
 {
     public const string Done = "done";
     public const string TimedOut = "timed out";
@@ -59,6 +62,19 @@ internal sealed partial class WebWarmup(
     /// A cold start's first reads (connections, SCRAM, the JIT) take well under a second.
     /// </summary>
     private static readonly TimeSpan DatabaseBatchLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>A round (and its tier-up pause) that compiled fewer methods than this leaves the JIT quiet: what is left
+    /// is background work (timers, metrics collection), not the request paths.</summary>
+    internal const int QuietJitMethods = 25;
+
+    /// <summary>Quiet rounds in a row that end the warm-up.</summary>
+    private const int QuietRoundsNeeded = 2;
+
+    /// <summary>
+    /// The pause after a round before the JIT is counted: the runtime promotes a method that reached its call count
+    /// after 100 ms without new tier-0 compilations (TC_CallCountingDelayMs), then compiles it on a background thread.
+    /// </summary>
+    private static readonly TimeSpan TierUpPause = TimeSpan.FromMilliseconds(250);
 
     private const string BrowserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -217,31 +233,28 @@ internal sealed partial class WebWarmup(
         var outcome = WarmupReport.Done;
         var rounds = 0;
         var databaseFailed = false;
+        var jitAtStart = JitInfo.GetCompiledMethodCount();
+        bool? jitQuiet = options.WarmupUntilJitQuiet ? false : null;
         try
         {
             for (; rounds < options.WarmupRounds; rounds++)
             {
-                foreach (var tally in tallies)
-                {
-                    // A database that does not answer costs each request its retries (seconds): once one route shows
-                    // it, the others that need it are skipped; what does not need it still warms up.
-                    if (tally.Request.UsesDatabase && databaseFailed)
-                    {
-                        continue;
-                    }
+                databaseFailed = await RoundAsync(client, tallies, concurrency, databaseFailed, linked.Token).ConfigureAwait(false);
+            }
 
-                    var batch = tally.Request.UsesDatabase
-                        ? await SendDatabaseBatchAsync(client, tally.Request, concurrency, linked.Token).ConfigureAwait(false)
-                        : await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => SendAsync(client, tally.Request, linked.Token))).ConfigureAwait(false);
-                    tally.Add(batch);
-                    var failed = Array.FindIndex(batch, r => r.Status is >= 500 or NoAnswer);
-                    if (tally.Request.UsesDatabase && failed >= 0)
-                    {
-                        databaseFailed = true;
-                        var status = batch[failed].Status;
-                        LogDatabaseRoutesFailed(tally.Request.Path, status == NoAnswer ? Invariant($"nothing within {DatabaseBatchLimit.TotalSeconds:0} s") : Invariant($"{status}"));
-                    }
+            if (options.WarmupUntilJitQuiet)
+            {
+                // More rounds until the JIT has caught up: bounded by the budget, which cancels the loop.
+                for (var quiet = 0; quiet < QuietRoundsNeeded; rounds++)
+                {
+                    var before = JitInfo.GetCompiledMethodCount();
+                    databaseFailed = await RoundAsync(client, tallies, concurrency, databaseFailed, linked.Token).ConfigureAwait(false);
+                    // Real time, whatever clock the options inject: the runtime's tiering runs on it.
+                    await Task.Delay(TierUpPause, linked.Token).ConfigureAwait(false);
+                    quiet = JitInfo.GetCompiledMethodCount() - before < QuietJitMethods ? quiet + 1 : 0;
                 }
+
+                jitQuiet = true;
             }
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
@@ -249,20 +262,50 @@ internal sealed partial class WebWarmup(
             outcome = WarmupReport.TimedOut;
         }
 
-        var report = new WarmupReport(outcome, time.GetElapsedTime(started), rounds, [.. tallies.Select(t => t.Report())]);
+        var report = new WarmupReport(outcome, time.GetElapsedTime(started), rounds, [.. tallies.Select(t => t.Report())],
+            JitInfo.GetCompiledMethodCount() - jitAtStart, jitQuiet);
         var slowest = report.Routes.Where(r => r.Requests > 0).MaxBy(r => r.First);
         if (outcome == WarmupReport.TimedOut)
         {
-            LogTimedOut(options.WarmupTimeout.TotalSeconds, rounds, report.Requests);
+            LogTimedOut(options.WarmupTimeout.TotalSeconds, rounds, report.Requests, report.JitMethods);
         }
         else
         {
             var routes = report.Routes.Count(r => r.Requests > 0);
             LogDone(report.Elapsed.TotalMilliseconds, report.Requests, routes, rounds, target,
-                slowest?.Request.Name ?? "-", slowest?.First.TotalMilliseconds ?? 0, slowest?.Last.TotalMilliseconds ?? 0);
+                slowest?.Request.Name ?? "-", slowest?.First.TotalMilliseconds ?? 0, slowest?.Last.TotalMilliseconds ?? 0,
+                report.JitMethods, jitQuiet switch { true => "quiet", false => "still compiling", null => "not waited for" });
         }
 
         return report;
+    }
+
+    /// <summary>One round: every request of the plan, <paramref name="concurrency"/> at once; returns whether the database has failed.</summary>
+    private async Task<bool> RoundAsync(HttpClient client, Tally[] tallies, int concurrency, bool databaseFailed, CancellationToken cancellationToken)
+    {
+        foreach (var tally in tallies)
+        {
+            // A database that does not answer costs each request its retries (seconds): once one route shows
+            // it, the others that need it are skipped; what does not need it still warms up.
+            if (tally.Request.UsesDatabase && databaseFailed)
+            {
+                continue;
+            }
+
+            var batch = tally.Request.UsesDatabase
+                ? await SendDatabaseBatchAsync(client, tally.Request, concurrency, cancellationToken).ConfigureAwait(false)
+                : await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => SendAsync(client, tally.Request, cancellationToken))).ConfigureAwait(false);
+            tally.Add(batch);
+            var failed = Array.FindIndex(batch, r => r.Status is >= 500 or NoAnswer);
+            if (tally.Request.UsesDatabase && failed >= 0)
+            {
+                databaseFailed = true;
+                var status = batch[failed].Status;
+                LogDatabaseRoutesFailed(tally.Request.Path, status == NoAnswer ? Invariant($"nothing within {DatabaseBatchLimit.TotalSeconds:0} s") : Invariant($"{status}"));
+            }
+        }
+
+        return databaseFailed;
     }
 
     /// <summary>A database-backed batch, abandoned after <see cref="DatabaseBatchLimit"/> (its requests then count as <see cref="NoAnswer"/>).</summary>
@@ -336,11 +379,11 @@ internal sealed partial class WebWarmup(
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warm-up done in {ElapsedMs:F0} ms: {Requests} requests to {Routes} routes, {Rounds} rounds, via {Target}; slowest first request {Route} {FirstMs:F1} ms, last {LastMs:F1} ms; ready")]
-    private partial void LogDone(double elapsedMs, int requests, int routes, int rounds, string target, string route, double firstMs, double lastMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warm-up done in {ElapsedMs:F0} ms: {Requests} requests to {Routes} routes, {Rounds} rounds, via {Target}; slowest first request {Route} {FirstMs:F1} ms, last {LastMs:F1} ms; {JitMethods} methods compiled, JIT {Jit}; ready")]
+    private partial void LogDone(double elapsedMs, int requests, int routes, int rounds, string target, string route, double firstMs, double lastMs, long jitMethods, string jit);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up ran out of its {TimeoutSeconds} s after {Rounds} full rounds ({Requests} requests); ready anyway, the first requests may be slow")]
-    private partial void LogTimedOut(double timeoutSeconds, int rounds, int requests);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up ran out of its {TimeoutSeconds} s after {Rounds} full rounds ({Requests} requests, {JitMethods} methods compiled); ready anyway, the first requests may be slow")]
+    private partial void LogTimedOut(double timeoutSeconds, int rounds, int requests, long jitMethods);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up: {Path} answered {Status}: the database does not answer, so the routes that need it are skipped; ready anyway (they answer 503 until it is back)")]
     private partial void LogDatabaseRoutesFailed(string path, string status);
