@@ -85,6 +85,7 @@ public sealed class LabController : IDisposable
             throw new InvalidOperationException("the lab's zones are Linux network namespaces, which only root can make: run `sudo scale lab up`");
         }
 
+        using var exclusive = await LockAsync(cancellationToken);
         await Packages.EnsureAsync(root, cancellationToken);
         var alreadyRunning = IsRunning;
         try
@@ -191,6 +192,7 @@ public sealed class LabController : IDisposable
     /// </summary>
     public async Task DownAsync(CancellationToken cancellationToken)
     {
+        using var exclusive = await LockAsync(cancellationToken);
         await StopProcessesAsync(cancellationToken);
         if (Directory.Exists(_layout.Root))
         {
@@ -463,6 +465,10 @@ public sealed class LabController : IDisposable
     }
 
     private void Step(string what) => _log.WriteLine($"scale lab: {what}");
+
+    /// <summary>Up and down one at a time (see <see cref="LabLock"/>); a start takes minutes, so a waiting command waits as long.</summary>
+    private Task<LabLock> LockAsync(CancellationToken cancellationToken) =>
+        LabLock.AcquireAsync(LabLock.PathFor(_options.BasePort, _options.LockFolder), TimeSpan.FromMinutes(10), Step, cancellationToken: cancellationToken);
 
     private static void RunSync(string program, string[] arguments)
     {

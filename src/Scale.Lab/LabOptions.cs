@@ -26,6 +26,9 @@ public sealed record LabOptions
     /// </summary>
     public TimeSpan? AlertFor { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Where the lock that keeps two `up`/`down` apart lives (null: /run/lock, else the temp folder; see <see cref="LabLock"/>).</summary>
+    public string? LockFolder { get; init; }
+
     /// <summary>How long `up` waits for everything to become healthy.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(4);
 
