@@ -4,7 +4,8 @@
 # every run's journals and reports and a table of every run, not just the good ones.
 # Usage: deploy/chaos/repeat.sh [--runs N] [--busy-core] [--out DIR] [EXPERIMENT ...]
 #   Default: 5 runs of zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss.
-#   Needs root (the lab's zones are network namespaces). About 12 minutes per run with every experiment.
+#   Needs root (the lab's zones are network namespaces). About 8 minutes per run with every experiment.
+#   Writes DIR/README.md (held or not, run by run) and DIR/figures.md (every measured value, deploy/chaos/series-figures.py).
 #   Exit code: 0 when every experiment held in every run (an experiment this machine cannot run counts as not held).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -77,4 +78,7 @@ for name in names:
 open(f"{out}/README.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
+# And the figures behind that table: every measured verdict line, run by run.
+python3 "$root/deploy/chaos/series-figures.py" "$out" "${names[@]}" >"$out/figures.md"
+echo "repeat.sh: table in $out/README.md, every figure in $out/figures.md"
 exit $status
