@@ -310,7 +310,7 @@ public sealed class LabController : IDisposable
     }
 
     private string SuperuserConnection(LabSecrets secrets) =>
-        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=postgres;Username=postgres;Password={secrets.SuperuserPassword};Timeout=3;Pooling=false";
+        $"Host={_layout.Network.HostAddress};Port={_layout.PrimaryPort};Database=postgres;Username=postgres;Password={secrets.SuperuserPassword};Timeout=3;Pooling=false;GSS Encryption Mode=Disable";
 
     private static async Task<bool> CanConnectAsync(string connectionString, CancellationToken cancellationToken)
     {

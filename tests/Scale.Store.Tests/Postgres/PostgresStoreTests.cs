@@ -53,6 +53,34 @@ public sealed class PostgresStoreTests(PostgresClusterFixture postgres)
         Assert.True(actual.EquivalentTo(new NpgsqlConnectionStringBuilder(expected)), actual.ConnectionString);
     }
 
+    [Theory]
+    [InlineData("Host=db;Database=scale", 5, 30, GssEncryptionMode.Disable, 2)]
+    // Setting the command timeout leaves Scale's connect timeout alone (it used to be lost to a text search for "Timeout").
+    [InlineData("Host=db;Command Timeout=60", 5, 60, GssEncryptionMode.Disable, 2)]
+    [InlineData("host=db;commandtimeout=60", 5, 60, GssEncryptionMode.Disable, 2)]
+    [InlineData("Host=db;Timeout=15", 15, 30, GssEncryptionMode.Disable, 2)]
+    [InlineData("Host=db;TIMEOUT=9;Host Recheck Seconds=10", 9, 30, GssEncryptionMode.Disable, 10)]
+    [InlineData("Host=db;gssencryptionmode=prefer", 5, 30, GssEncryptionMode.Prefer, 2)]
+    [InlineData("postgres://u@db/scale?connect_timeout=3", 3, 30, GssEncryptionMode.Disable, 2)]
+    public void Settings_WhatTheUserLeftOut_ScalesDefaultsAndNothingTheyWrote(string db, int timeout, int commandTimeout, GssEncryptionMode gss, int recheck)
+    {
+        var settings = PostgresConnections.Settings(db, "scale-test");
+
+        Assert.Equal(timeout, settings.Timeout);
+        Assert.Equal(commandTimeout, settings.CommandTimeout);
+        Assert.Equal(gss, settings.GssEncryptionMode);
+        Assert.Equal(recheck, settings.HostRecheckSeconds);
+        Assert.Equal("scale-test", settings.ApplicationName);
+    }
+
+    [Fact]
+    public void GivenKeywords_Synonyms_NpgsqlsCanonicalKeywords()
+    {
+        var given = PostgresConnections.GivenKeywords("host=db;commandtimeout=60;GssEncryptionMode=Disable;Application Name=x");
+
+        Assert.Equal(["Application Name", "Command Timeout", "GSS Encryption Mode", "Host"], given.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task Description_MultiHost_NamesHostsAndDatabaseWithoutCredentials()
     {

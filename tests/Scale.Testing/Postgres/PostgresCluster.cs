@@ -196,6 +196,8 @@ public sealed class PostgresCluster : IAsyncDisposable
             Username = Username,
             Password = Password,
             TargetSessionAttributes = targetSessionAttributes,
+            // As the store does by default: negotiating GSS encryption can hang a new connection for 5 s (no Kerberos here).
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         return builder.ConnectionString;
     }

@@ -86,6 +86,8 @@ public sealed class PostgresServer
             Database = database,
             Username = _cluster.Username,
             Password = _cluster.Password,
+            // As the store does by default: negotiating GSS encryption can hang a new connection for 5 s (no Kerberos here).
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         return builder.ConnectionString;
     }
