@@ -28,6 +28,8 @@ public sealed class LabController : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(3) };
     private readonly PatroniClient _patroni;
     private readonly HaproxyStats _haproxy;
+    private readonly List<Task> _bootWatchers = [];
+    private readonly CancellationTokenSource _disposing = new();
 
     public LabController(LabOptions options, TextWriter log, ICommandRunner? commands = null)
     {
@@ -73,7 +75,20 @@ public sealed class LabController : IDisposable
     /// <summary>True while any of the lab's supervisors runs.</summary>
     public bool IsRunning => HostSupervisor.IsRunning || ZoneSupervisors.Any(s => s.IsRunning);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        // A zone still booting gets its equal weight back before this process goes.
+        _disposing.Cancel();
+        Task[] watchers;
+        lock (_bootWatchers)
+        {
+            watchers = [.. _bootWatchers];
+        }
+
+        Task.WaitAll(watchers, TimeSpan.FromSeconds(5));
+        _disposing.Dispose();
+        _http.Dispose();
+    }
 
     /// <summary>Starts the lab (or completes a running one) and returns its URL once every component is healthy.</summary>
     public async Task<string> UpAsync(CancellationToken cancellationToken)
@@ -144,15 +159,65 @@ public sealed class LabController : IDisposable
     /// <summary>
     /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs in the
     /// order a machine's boot would (etcd, Patroni, the exporter, web). Returns without waiting for them to be healthy.
+    /// While they boot the zone has the lowest CPU weight (<see cref="ZoneCpuGroups.SetBooting"/>); a watcher gives it
+    /// the equal weight back once every program of the zone is healthy, after <see cref="LabOptions.StartTimeout"/> at
+    /// the latest, or when this controller is disposed.
     /// </summary>
     public async Task StartZoneAsync(string zone, CancellationToken cancellationToken)
     {
         var z = _layout.Network.ZoneIndex(zone);
+        var booting = CpuGroups.SetBooting(zone, booting: true);
         await Network.SetZoneLinkAsync(z, up: true, cancellationToken);
         await ZoneSupervisors[z].StartDaemonAsync(cancellationToken);
         foreach (var kind in new[] { "etcd", "patroni", "postgres_exporter", "web" })
         {
             await ZoneSupervisors[z].StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
+        }
+
+        if (booting)
+        {
+            lock (_bootWatchers)
+            {
+                _bootWatchers.Add(EqualWeightWhenReadyAsync(zone, _disposing.Token));
+            }
+        }
+    }
+
+    private async Task EqualWeightWhenReadyAsync(string zone, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            while (Stopwatch.GetElapsedTime(started) < _options.StartTimeout)
+            {
+                var ready = true;
+                foreach (var component in _layout.InZone(zone))
+                {
+                    ready &= (await ProbeAsync(component, cancellationToken)).Healthy;
+                }
+
+                if (ready)
+                {
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed: the weight goes back below all the same.
+        }
+        finally
+        {
+            try
+            {
+                CpuGroups.SetBooting(zone, booting: false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The lab went down meanwhile (its groups removed): nothing to give back.
+            }
         }
     }
 

@@ -89,6 +89,32 @@ public sealed class ZoneCpuGroups
         }
     }
 
+    /// <summary>
+    /// A zone that boots after an outage gets the lowest weight there is (cgroup v1 cpu.shares 2, v2 cpu.weight 1) until
+    /// its programs are ready, then the equal weight again. In a cloud a returning zone boots on machines of its own;
+    /// here it shares the cores, and at an equal weight its two .NET web instances warming up, PostgreSQL rewinding and
+    /// etcd rejoining took the survivors' CPU at every wake-up: restarting zone a's two web instances under 500 /test_db
+    /// requests/s raised the survivors' p99 to 153 ms at equal weight and to 67 ms at the lowest, and the warm-up
+    /// still took 14.8 s (the machine is not busy: the booting zone gets what the others leave).
+    /// </summary>
+    /// <returns>False when the groups are not used (nothing changed).</returns>
+    public bool SetBooting(string group, bool booting)
+    {
+        if (!Available || PathOf(group) is not { } path || !Directory.Exists(path))
+        {
+            return false;
+        }
+
+        File.WriteAllText(Path.Join(path, _v2 ? "cpu.weight" : "cpu.shares"), (_v2, booting) switch
+        {
+            (true, true) => "1",
+            (true, false) => "100",
+            (false, true) => "2",
+            (false, false) => "1024",
+        });
+        return true;
+    }
+
     /// <summary>Moves whatever is left in the groups back to the root and removes them; harmless when there are none.</summary>
     public void Remove()
     {
