@@ -77,7 +77,7 @@ public sealed class LabController : IDisposable
 
     public void Dispose()
     {
-        // A zone still booting gets its equal weight back before this process goes.
+        // Web instances still booting join their zone's group before this process goes.
         _disposing.Cancel();
         Task[] watchers;
         lock (_bootWatchers)
@@ -159,46 +159,65 @@ public sealed class LabController : IDisposable
     /// <summary>
     /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs in the
     /// order a machine's boot would (etcd, Patroni, the exporter, web). Returns without waiting for them to be healthy.
-    /// While they boot the zone has the lowest CPU weight (<see cref="ZoneCpuGroups.SetBooting"/>); a watcher gives it
-    /// the equal weight back once every program of the zone is healthy, after <see cref="LabOptions.StartTimeout"/> at
-    /// the latest, or when this controller is disposed.
+    /// The web instances start in the zone's booting group, at the lowest CPU weight
+    /// (<see cref="ZoneCpuGroups.EnsureBooting"/>); a watcher moves each into the zone's group once it is ready, and
+    /// whatever is left after <see cref="LabOptions.StartTimeout"/>, or when this controller is disposed.
     /// </summary>
     public async Task StartZoneAsync(string zone, CancellationToken cancellationToken)
     {
         var z = _layout.Network.ZoneIndex(zone);
-        var booting = CpuGroups.SetBooting(zone, booting: true);
+        var supervisor = ZoneSupervisors[z];
         await Network.SetZoneLinkAsync(z, up: true, cancellationToken);
-        await ZoneSupervisors[z].StartDaemonAsync(cancellationToken);
-        foreach (var kind in new[] { "etcd", "patroni", "postgres_exporter", "web" })
+        await supervisor.StartDaemonAsync(cancellationToken);
+        foreach (var kind in new[] { "etcd", "patroni", "postgres_exporter" })
         {
-            await ZoneSupervisors[z].StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
+            await supervisor.StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
+        }
+
+        var webs = _layout.InZone(zone).Where(c => c.Kind == "web").ToList();
+        // supervisord forks the web instances inside the group it is in: in the booting group for as long as it starts
+        // them (a process moves alone, its children are born where it is).
+        var daemon = supervisor.Pid;
+        var booting = daemon is not null && CpuGroups.EnsureBooting(zone) && CpuGroups.Move(daemon.Value, ZoneCpuGroups.BootingGroupOf(zone));
+        try
+        {
+            await supervisor.StartAsync(webs.Select(c => c.Name), cancellationToken);
+        }
+        finally
+        {
+            if (booting)
+            {
+                CpuGroups.Move(daemon!.Value, zone);
+            }
         }
 
         if (booting)
         {
             lock (_bootWatchers)
             {
-                _bootWatchers.Add(EqualWeightWhenReadyAsync(zone, _disposing.Token));
+                _bootWatchers.Add(JoinZoneWhenReadyAsync(zone, webs, _disposing.Token));
             }
         }
     }
 
-    private async Task EqualWeightWhenReadyAsync(string zone, CancellationToken cancellationToken)
+    private async Task JoinZoneWhenReadyAsync(string zone, IReadOnlyList<LabComponent> webs, CancellationToken cancellationToken)
     {
+        var supervisor = ZoneSupervisors[_layout.Network.ZoneIndex(zone)];
+        var waiting = webs.ToList();
         var started = Stopwatch.GetTimestamp();
         try
         {
-            while (Stopwatch.GetElapsedTime(started) < _options.StartTimeout)
+            while (waiting.Count > 0 && Stopwatch.GetElapsedTime(started) < _options.StartTimeout)
             {
-                var ready = true;
-                foreach (var component in _layout.InZone(zone))
+                var states = await supervisor.StatusAsync(cancellationToken);
+                foreach (var web in waiting.ToList())
                 {
-                    ready &= (await ProbeAsync(component, cancellationToken)).Healthy;
-                }
-
-                if (ready)
-                {
-                    break;
+                    if ((await ProbeAsync(web, cancellationToken)).Healthy && states.TryGetValue(web.Name, out var state) && state.Pid is { } pid)
+                    {
+                        // A restarted instance was born in the zone's group already: moving it again is harmless.
+                        CpuGroups.Move(pid, zone);
+                        waiting.Remove(web);
+                    }
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
@@ -206,17 +225,17 @@ public sealed class LabController : IDisposable
         }
         catch (OperationCanceledException)
         {
-            // Disposed: the weight goes back below all the same.
+            // Disposed: what still boots joins its zone all the same.
         }
         finally
         {
             try
             {
-                CpuGroups.SetBooting(zone, booting: false);
+                CpuGroups.EndBoot(zone);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // The lab went down meanwhile (its groups removed): nothing to give back.
+                // The lab went down meanwhile (its groups removed): nothing to move.
             }
         }
     }
