@@ -25,6 +25,29 @@ public sealed class ZoneCpuGroupsTests : IDisposable
         Assert.Equal("1024", Shares("a"));
         Assert.Equal("1024", Shares("b"));
         Assert.Contains(groups.Describe(), line => line.EndsWith("/a-booting: cpu.shares 2, 0 processes", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Join(_root, "scl27000", "a-booting", "cpu.idle")), "a kernel without cpu.idle got one written");
+    }
+
+    [Fact]
+    public void EnsureBooting_KernelWithCpuIdle_BootingGroupIdle()
+    {
+        File.WriteAllText(Path.Join(_root, "cpu.shares"), "1024");
+        var groups = new ZoneCpuGroups("scl27000", _root);
+        Assert.Null(groups.Ensure(["a", "b"]));
+        // The kernel creates cpu.idle with every group (5.15 and later); a plain folder does not.
+        Directory.CreateDirectory(Path.Join(_root, "scl27000", "a-booting"));
+        File.WriteAllText(Path.Join(_root, "scl27000", "a-booting", "cpu.idle"), "0");
+
+        Assert.True(groups.EnsureBooting("a"));
+
+        Assert.Equal("1", File.ReadAllText(Path.Join(_root, "scl27000", "a-booting", "cpu.idle")));
+        Assert.Equal("2", Shares("a-booting"));
+        Assert.Contains(groups.Describe(), line => line.EndsWith("/a-booting: cpu.shares 2, idle, 0 processes", StringComparison.Ordinal));
+
+        // A second boot of the zone finds the group idle, where the kernel refuses a weight (EINVAL) and shows 3.
+        File.WriteAllText(Path.Join(_root, "scl27000", "a-booting", "cpu.shares"), "3");
+        Assert.True(groups.EnsureBooting("a"));
+        Assert.Equal("3", Shares("a-booting"));
     }
 
     [Fact]

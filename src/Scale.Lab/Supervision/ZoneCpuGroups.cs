@@ -93,14 +93,17 @@ public sealed class ZoneCpuGroups
     public static string BootingGroupOf(string zone) => zone + "-booting";
 
     /// <summary>
-    /// Creates the zone's booting group at the lowest weight there is (cgroup v1 cpu.shares 2, v2 cpu.weight 1);
-    /// harmless when it exists. A web instance that boots after an outage takes no traffic until it is ready, yet at its
-    /// zone's weight its .NET warm-up won the survivors' CPU at every wake-up: restarting zone a's two web instances
-    /// under 500 /test_db requests/s raised the survivors' p99 to 153 ms at the zone's weight and to 67 ms at the
-    /// lowest, and the warm-up still took 14.8 s (the machine is not busy: it gets what the others leave). PostgreSQL
-    /// and etcd boot at the zone's weight: a rewound replica is back behind the load balancer 2 s after it starts, and
-    /// when the whole zone booted at the lowest weight the survivors' reads that went to it waited (p99 50-124 ms for
-    /// 12 s against 6 ms before the fault, on a default zone-outage).
+    /// Creates the zone's booting group at the lowest weight there is (cgroup v1 cpu.shares 2, v2 cpu.weight 1) and,
+    /// where the kernel has it (5.15 and later), idle (<c>cpu.idle 1</c>: SCHED_IDLE for the whole group, so any other
+    /// task that wakes up preempts it at once); harmless when it exists. A web instance that boots after an outage takes
+    /// no traffic until it is ready, yet at its zone's weight its .NET warm-up won the survivors' CPU at every wake-up:
+    /// restarting zone a's two web instances under 500 /test_db requests/s raised the survivors' p99 to 153 ms at the
+    /// zone's weight and to 67 ms at the lowest. A weight only divides CPU time: the booting instances took 60-105 % of
+    /// the 2 cores, the survivors still got theirs, but each of their wake-ups waited for a booting thread's slice (p99
+    /// 100-340 ms for the 22 s of the boot, 3 default short zone-outages). PostgreSQL and etcd boot at the zone's
+    /// weight: a rewound replica is back behind the load balancer 2 s after it starts, and when the whole zone booted
+    /// at the lowest weight the survivors' reads that went to it waited (p99 50-124 ms for 12 s against 6 ms before the
+    /// fault, on a default zone-outage).
     /// </summary>
     /// <returns>False when the groups are not used (nothing changed).</returns>
     public bool EnsureBooting(string zone)
@@ -112,7 +115,18 @@ public sealed class ZoneCpuGroups
 
         var path = PathOf(BootingGroupOf(zone))!;
         Directory.CreateDirectory(path);
-        File.WriteAllText(Path.Join(path, _v2 ? "cpu.weight" : "cpu.shares"), _v2 ? "1" : "2");
+        // The kernel refuses a weight for an idle group (EINVAL): the weight first, and only while it is not idle.
+        var idle = Path.Join(path, "cpu.idle");
+        var idleAlready = File.Exists(idle) && File.ReadAllText(idle).Trim() == "1";
+        if (!idleAlready)
+        {
+            File.WriteAllText(Path.Join(path, _v2 ? "cpu.weight" : "cpu.shares"), _v2 ? "1" : "2");
+            if (File.Exists(idle))
+            {
+                File.WriteAllText(idle, "1");
+            }
+        }
+
         return true;
     }
 
@@ -198,7 +212,9 @@ public sealed class ZoneCpuGroups
             var weight = File.Exists(weightFile) ? File.ReadAllText(weightFile).Trim() : "?";
             var procs = Path.Join(group, "cgroup.procs");
             var count = File.Exists(procs) ? File.ReadAllLines(procs).Length : 0;
-            return string.Create(CultureInfo.InvariantCulture, $"{group}: {(_v2 ? "cpu.weight" : "cpu.shares")} {weight}, {count} processes");
+            var idleFile = Path.Join(group, "cpu.idle");
+            var idle = File.Exists(idleFile) && File.ReadAllText(idleFile).Trim() == "1" ? ", idle" : "";
+            return string.Create(CultureInfo.InvariantCulture, $"{group}: {(_v2 ? "cpu.weight" : "cpu.shares")} {weight}{idle}, {count} processes");
         }).ToList();
     }
 
