@@ -41,9 +41,9 @@ public sealed class LabController : IDisposable
         // The delay line runs the same program as the web instances.
         Network = new LabNetwork(_layout.Network, runner, [Environment.ProcessPath ?? "dotnet", options.ScaleProgram]);
         CpuGroups = new ZoneCpuGroups(_layout.Network.Prefix);
-        HostSupervisor = new Supervisor("host", _layout.SupervisorConfig(null), _layout.SupervisorPidFile(null), null, runner, CpuGroups.PathOf("host") is { } host ? Path.Join(host, "cgroup.procs") : null);
+        HostSupervisor = new Supervisor("host", _layout.SupervisorConfig(null), _layout.SupervisorPidFile(null), null, runner, CpuGroups.PathOf("host") is { } host ? Path.Join(host, "cgroup.procs") : null, _layout.SupervisorSocket(null));
         ZoneSupervisors = LabLayout.Zones.Select((zone, z) =>
-            new Supervisor(zone, _layout.SupervisorConfig(zone), _layout.SupervisorPidFile(zone), _layout.Network.Namespace(z), runner, CpuGroups.PathOf(zone) is { } group ? Path.Join(group, "cgroup.procs") : null)).ToList();
+            new Supervisor(zone, _layout.SupervisorConfig(zone), _layout.SupervisorPidFile(zone), _layout.Network.Namespace(z), runner, CpuGroups.PathOf(zone) is { } group ? Path.Join(group, "cgroup.procs") : null, _layout.SupervisorSocket(zone))).ToList();
         _patroni = new PatroniClient(_http);
         _haproxy = new HaproxyStats(_http, _layout.StatsPort);
         Packages = new DebianPackages(runner, log);
@@ -88,6 +88,10 @@ public sealed class LabController : IDisposable
         Task.WaitAll(watchers, TimeSpan.FromSeconds(5));
         _disposing.Dispose();
         _http.Dispose();
+        foreach (var supervisor in ZoneSupervisors.Append(HostSupervisor))
+        {
+            supervisor.Dispose();
+        }
     }
 
     /// <summary>Starts the lab (or completes a running one) and returns its URL once every component is healthy.</summary>
@@ -174,7 +178,14 @@ public sealed class LabController : IDisposable
             await supervisor.StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
         }
 
-        var webs = _layout.InZone(zone).Where(c => c.Kind == "web").ToList();
+        // Only the instances that are down boot (restoring a zone that was not down starts nothing).
+        var states = await supervisor.StatusAsync(cancellationToken);
+        var webs = _layout.InZone(zone).Where(c => c.Kind == "web" && !(states.TryGetValue(c.Name, out var state) && state.Pid is not null)).ToList();
+        if (webs.Count == 0)
+        {
+            return;
+        }
+
         // supervisord forks the web instances inside the group it is in: in the booting group for as long as it starts
         // them (a process moves alone, its children are born where it is).
         var daemon = supervisor.Pid;

@@ -9,12 +9,15 @@ public sealed record ProgramState(string Name, string State, int? Pid);
 /// <summary>
 /// One supervisord: the lab runs one per zone, inside the zone's network namespace (the zone's machines and their
 /// kubelet: it restarts what dies there, and dies with the zone), and one in the host's namespace for the load
-/// balancer and monitoring. Controlled with supervisorctl over its Unix socket, which works from any namespace.
-/// With <paramref name="cpuGroupProcs"/> (a cgroup's cgroup.procs, see <see cref="ZoneCpuGroups"/>) the daemon starts
+/// balancer and monitoring. Controlled with supervisorctl over its Unix socket, which works from any namespace; with
+/// <paramref name="socket"/> its status is read over that socket's XML-RPC interface instead (<see cref="SupervisorRpc"/>:
+/// the status is what the lab and the chaos runner poll). With <paramref name="cpuGroupProcs"/> (a cgroup's cgroup.procs, see <see cref="ZoneCpuGroups"/>) the daemon starts
 /// inside that CPU group, and so does every program it starts.
 /// </summary>
-public sealed class Supervisor(string name, string config, string pidFile, string? networkNamespace, ICommandRunner commands, string? cpuGroupProcs = null)
+public sealed class Supervisor(string name, string config, string pidFile, string? networkNamespace, ICommandRunner commands, string? cpuGroupProcs = null, string? socket = null) : IDisposable
 {
+    private readonly SupervisorRpc? _rpc = socket is null ? null : new SupervisorRpc(socket);
+
     /// <summary>host, or the zone's name.</summary>
     public string Name => name;
 
@@ -95,9 +98,24 @@ public sealed class Supervisor(string name, string config, string pidFile, strin
             return new Dictionary<string, ProgramState>(StringComparer.Ordinal);
         }
 
+        if (_rpc is not null)
+        {
+            try
+            {
+                return await _rpc.AllProcessInfoAsync(cancellationToken);
+            }
+            catch (SupervisorRpcException)
+            {
+                // As supervisorctl's: a daemon that does not answer has no programs to report.
+                return new Dictionary<string, ProgramState>(StringComparer.Ordinal);
+            }
+        }
+
         var result = await CtlAsync(["status"], cancellationToken);
         return ParseStatus(result.Output);
     }
+
+    public void Dispose() => _rpc?.Dispose();
 
     /// <summary>Stops every program (PostgreSQL gets its fast shutdown) and the daemon, and waits for it to exit.</summary>
     public async Task ShutdownAsync(TimeSpan wait, CancellationToken cancellationToken)
