@@ -98,9 +98,8 @@ public sealed class ZoneCpuGroups
     /// task that wakes up preempts it at once); harmless when it exists. A web instance that boots after an outage takes
     /// no traffic until it is ready, yet at its zone's weight its .NET warm-up won the survivors' CPU at every wake-up:
     /// restarting zone a's two web instances under 500 /test_db requests/s raised the survivors' p99 to 153 ms at the
-    /// zone's weight and to 67 ms at the lowest. A weight only divides CPU time: the booting instances took 60-105 % of
-    /// the 2 cores, the survivors still got theirs, but each of their wake-ups waited for a booting thread's slice (p99
-    /// 100-340 ms for the 22 s of the boot, 3 default short zone-outages). PostgreSQL and etcd boot at the zone's
+    /// zone's weight and to 67 ms at the lowest; with the group idle, two stress-ng CPU workers or two restarting web
+    /// instances in it left the survivors' p50 at 0.6-1 ms (100-200 requests/s). PostgreSQL and etcd boot at the zone's
     /// weight: a rewound replica is back behind the load balancer 2 s after it starts, and when the whole zone booted
     /// at the lowest weight the survivors' reads that went to it waited (p99 50-124 ms for 12 s against 6 ms before the
     /// fault, on a default zone-outage).
