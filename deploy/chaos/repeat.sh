@@ -2,20 +2,22 @@
 # Repeatability: N runs, each on a freshly started default lab (`scale lab down`, `scale lab up`, then the short forms
 # at once, as a new user would), optionally with one core kept busy by another process for the whole run. Writes
 # every run's journals and reports and a table of every run, not just the good ones.
-# Usage: deploy/chaos/repeat.sh [--runs N] [--busy-core] [--out DIR] [EXPERIMENT ...]
+# Usage: deploy/chaos/repeat.sh [--runs N] [--first K] [--busy-core] [--out DIR] [EXPERIMENT ...]
+#   --first K: go on with a series in DIR from run K (runs 1 to K-1 are kept and counted in the table).
 #   Default: 5 runs of zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss.
 #   Needs root (the lab's zones are network namespaces). About 8 minutes per run with every experiment.
 #   Writes DIR/README.md (held or not, run by run) and DIR/figures.md (every measured value, deploy/chaos/series-figures.py).
 #   Exit code: 0 when every experiment held in every run (an experiment this machine cannot run counts as not held).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-runs=5 busy=0 out="chaos-repeat-$(date -u +%Y%m%dT%H%M%SZ)" names=()
+runs=5 first=1 busy=0 out="chaos-repeat-$(date -u +%Y%m%dT%H%M%SZ)" names=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
+    --first) first="$2"; shift 2 ;;
     --busy-core) busy=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -40,7 +42,7 @@ if [[ $busy -eq 1 ]]; then
 fi
 
 status=0
-for ((run = 1; run <= runs; run++)); do
+for ((run = first; run <= runs; run++)); do
   dir="$out/run-$run"
   mkdir -p "$dir"
   echo "== run $run of $runs: fresh lab"
@@ -51,7 +53,8 @@ for ((run = 1; run <= runs; run++)); do
   fi
   echo "   lab up in $(( $(date +%s) - start )) s; experiments start at once"
   "$root/deploy/chaos/run-all.sh" --short --out "$dir" "${names[@]}" >"$dir/summary.txt" 2>&1 || status=1
-  grep -E '^\| ' "$dir/summary.txt" | tail -n +2 | sed "s/^/   run $run /"
+  # No table when run-all.sh did not get that far: that run counts as not held below, and the series goes on.
+  grep -E '^\| ' "$dir/summary.txt" | tail -n +2 | sed "s/^/   run $run /" || true
 done
 stop_stress
 "$root/scale" lab down >/dev/null 2>&1 || true

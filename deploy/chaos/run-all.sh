@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs the experiments of deploy/chaos/experiments one after the other on the lab (full forms by default) and
 # writes each one's journal and HTML report, then a summary table of the measured values from the journals.
-# Usage: deploy/chaos/run-all.sh [--short] [--out DIR] [--dir LAB_DIR] [EXPERIMENT ...]
-#   The lab must be up (scale lab up). Exit code: 0 when every hypothesis held.
+# Usage: deploy/chaos/run-all.sh [--short] [--out DIR] [--dir LAB_DIR] [--screenshots] [EXPERIMENT ...]
+#   The lab must be up (scale lab up). --screenshots: also DIR/NAME.png, each report as Chromium renders it
+#   (1040 x 1500, the images docs/chaos-results.md shows). Exit code: 0 when every hypothesis held.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-short=() out="chaos-results" lab=() names=()
+short=() out="chaos-results" lab=() names=() screenshots=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --short) short=(--short); shift ;;
     --out) out="$2"; shift 2 ;;
     --dir) lab=(--dir "$2"); shift 2 ;;
-    -h|--help) sed -n 2,5p "$0"; exit 0 ;;
+    --screenshots) screenshots=1; shift ;;
+    -h|--help) sed -n 2,6p "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -28,6 +30,14 @@ for name in "${names[@]}"; do
   echo "== $name"
   "${scale[@]}" chaos run "$root/deploy/chaos/experiments/$name.json" --target lab "${lab[@]}" "${short[@]}" \
     --journal "$out/$name.journal.json" --report "$out/$name.html" || status=1
+  if [[ $screenshots -eq 1 && -f "$out/$name.html" ]]; then
+    browser="$(command -v chromium || command -v chromium-browser || true)"
+    [[ -n "$browser" ]] || { echo "run-all.sh: --screenshots needs Chromium (apt-get install chromium)" >&2; exit 2; }
+    # The report is self-contained (inline SVG, no script, nothing fetched), so a headless render is the page as read.
+    "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1040,1500 \
+      --screenshot="$(cd "$out" && pwd)/$name.png" "file://$(cd "$out" && pwd)/$name.html" >/dev/null 2>&1 \
+      || echo "run-all.sh: no screenshot of $name.html" >&2
+  fi
 done
 
 python3 - "$out" "${names[@]}" <<'PY'
