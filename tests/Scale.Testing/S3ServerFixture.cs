@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -18,10 +19,12 @@ namespace Scale.Testing;
 /// </summary>
 public sealed class S3ServerFixture : IAsyncLifetime
 {
-    /// <summary>s3rver's fixed, documented test credentials (not secrets: s3rver accepts nothing else).</summary>
-    public const string AccessKey = "S3RVER";
+    /// <summary>Credentials generated for this test process. s3rver ships one fixed key pair; a preload script
+    /// (<see cref="CredentialsPreload"/>) revokes it and registers these instead, so no key is written in the
+    /// repository and a client that fell back to s3rver's default would be refused.</summary>
+    public static readonly string AccessKey = "AKIA" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
 
-    public const string SecretKey = "S3RVER";
+    public static readonly string SecretKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(30));
 
     public const string Region = "us-east-1";
 
@@ -33,6 +36,7 @@ public sealed class S3ServerFixture : IAsyncLifetime
     private readonly StringBuilder _output = new();
     private Process? _process;
     private DirectoryInfo? _dataDirectory;
+    private string? _preloadFile;
     private AmazonS3Client? _client;
 
     /// <summary>The server's URL, e.g. "http://127.0.0.1:41234".</summary>
@@ -77,6 +81,10 @@ public sealed class S3ServerFixture : IAsyncLifetime
         try
         {
             _dataDirectory?.Delete(recursive: true);
+            if (_preloadFile is not null)
+            {
+                File.Delete(_preloadFile);
+            }
         }
         catch (IOException)
         {
@@ -226,9 +234,13 @@ public sealed class S3ServerFixture : IAsyncLifetime
         };
         // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in its legacy
         // provider: without it every second page of a listing is a 500.
+        _preloadFile = _dataDirectory!.FullName + "-credentials.cjs";
+        await File.WriteAllTextAsync(_preloadFile, CredentialsPreload(script)).ConfigureAwait(false);
+        startInfo.Environment["SCALE_S3RVER_ACCESS_KEY"] = AccessKey;
+        startInfo.Environment["SCALE_S3RVER_SECRET_KEY"] = SecretKey;
         foreach (var argument in new[]
                  {
-                     "--openssl-legacy-provider", script, "--directory", _dataDirectory!.FullName, "--address", "127.0.0.1",
+                     "--openssl-legacy-provider", "--require", _preloadFile, script, "--directory", _dataDirectory.FullName, "--address", "127.0.0.1",
                      "--port", port.ToString(CultureInfo.InvariantCulture), "--silent",
                  })
         {
@@ -275,6 +287,22 @@ public sealed class S3ServerFixture : IAsyncLifetime
                 await Task.Delay(100).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Node preload for s3rver's bin script: its account model (the module the server itself loads, so the same
+    /// instance) gets the generated key pair from the environment, and every key it had before is revoked.
+    /// </summary>
+    private static string CredentialsPreload(string script)
+    {
+        // script is <tools>/node_modules/.bin/s3rver; Node loads modules by their real path, so this is the same module.
+        var account = Path.GetFullPath(Path.Join(Path.GetDirectoryName(script), "..", "s3rver", "lib", "models", "account.js"));
+        return $$"""
+            'use strict';
+            const { DUMMY_ACCOUNT } = require({{System.Text.Json.JsonSerializer.Serialize(account)}});
+            for (const id of [...DUMMY_ACCOUNT.accessKeys.keys()]) DUMMY_ACCOUNT.revokeAccessKey(id);
+            DUMMY_ACCOUNT.createKeyPair(process.env.SCALE_S3RVER_ACCESS_KEY, process.env.SCALE_S3RVER_SECRET_KEY);
+            """;
     }
 
     private void StopProcess()
