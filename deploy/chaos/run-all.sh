@@ -25,17 +25,21 @@ dll="${SCALE_DLL:-$root/artifacts/bin/Scale.Cli/release/scale.dll}"
 [[ -f "$dll" ]] || { echo "no $dll: dotnet build -c Release src/Scale.Cli first" >&2; exit 2; }
 scale=(dotnet "$dll")
 mkdir -p "$out"
+out_abs="$(cd "$out" && pwd)"
+browser=
+if [[ $screenshots -eq 1 ]]; then
+  browser="$(command -v chromium || command -v chromium-browser || true)"
+  [[ -n "$browser" ]] || { echo "run-all.sh: --screenshots needs Chromium (apt-get install chromium)" >&2; exit 2; }
+fi
 status=0
 for name in "${names[@]}"; do
   echo "== $name"
   "${scale[@]}" chaos run "$root/deploy/chaos/experiments/$name.json" --target lab "${lab[@]}" "${short[@]}" \
     --journal "$out/$name.journal.json" --report "$out/$name.html" || status=1
-  if [[ $screenshots -eq 1 && -f "$out/$name.html" ]]; then
-    browser="$(command -v chromium || command -v chromium-browser || true)"
-    [[ -n "$browser" ]] || { echo "run-all.sh: --screenshots needs Chromium (apt-get install chromium)" >&2; exit 2; }
+  if [[ -n "$browser" && -f "$out/$name.html" ]]; then
     # The report is self-contained (inline SVG, no script, nothing fetched), so a headless render is the page as read.
     "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1040,1500 \
-      --screenshot="$(cd "$out" && pwd)/$name.png" "file://$(cd "$out" && pwd)/$name.html" >/dev/null 2>&1 \
+      --screenshot="$out_abs/$name.png" "file://$out_abs/$name.html" >/dev/null 2>&1 \
       || echo "run-all.sh: no screenshot of $name.html" >&2
   fi
 done

@@ -22,7 +22,7 @@ internal static class ChaosCommand
 {
     public static Command Create()
     {
-        var experiment = new Argument<string>("EXPERIMENT") { Description = "An experiment file (Chaos Toolkit JSON), or the name of one in deploy/chaos/experiments (`scale chaos list` shows them: zone-outage, zone-partition, zone-latency, zone-loss, primary-loss, cpu-exhaustion, batch-worker-loss)." };
+        var experiment = new Argument<string>("EXPERIMENT") { Description = "An experiment file (Chaos Toolkit JSON), or the name of one in deploy/chaos/experiments (`scale chaos list` shows them)." };
         var target = new Option<string>("--target") { Description = "lab (the local lab, `scale lab up`) or k8s (the cluster of the current kubeconfig context).", DefaultValueFactory = _ => "lab" };
         target.AcceptOnlyFromAmong("lab", "k8s");
         var shortForm = new Option<bool>("--short") { Description = "The short form (under 2 minutes) instead of the full one (the original's 300 s steady state)." };
