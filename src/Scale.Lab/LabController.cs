@@ -163,7 +163,7 @@ public sealed class LabController : IDisposable
     /// <summary>
     /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs in the
     /// order a machine's boot would (etcd, Patroni, the exporter, web). Returns without waiting for them to be healthy.
-    /// The web instances start in the zone's booting group, at the lowest CPU weight
+    /// The web instances start in the zone's booting group, idle toward every other process on the machine
     /// (<see cref="ZoneCpuGroups.EnsureBooting"/>); a watcher moves each into the zone's group once it is ready, and
     /// whatever is left after <see cref="LabOptions.StartTimeout"/>, or when this controller is disposed.
     /// </summary>
@@ -189,7 +189,7 @@ public sealed class LabController : IDisposable
         // supervisord forks the web instances inside the group it is in: in the booting group for as long as it starts
         // them (a process moves alone, its children are born where it is).
         var daemon = supervisor.Pid;
-        var booting = daemon is not null && CpuGroups.EnsureBooting(zone) && CpuGroups.Move(daemon.Value, ZoneCpuGroups.BootingGroupOf(zone));
+        var booting = daemon is not null && CpuGroups.EnsureBooting(zone) && CpuGroups.MoveToBooting(daemon.Value, zone);
         try
         {
             await supervisor.StartAsync(webs.Select(c => c.Name), cancellationToken);

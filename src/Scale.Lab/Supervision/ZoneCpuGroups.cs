@@ -10,6 +10,8 @@ namespace Scale.Lab.Supervision;
 /// Equal weights under contention give each zone a fair share, the closest one machine gets to zones that do not
 /// share CPUs; without contention nothing is limited. The parent has the default weight, so the lab as a whole
 /// claims no more of the machine than any other process (a core kept busy by another program stays busy).
+/// A zone's web instances boot after an outage in a group of their own beside the lab's, idle (see
+/// <see cref="BootingGroupOf"/>), and join the zone's group once ready.
 /// cgroup v1 (the cpu controller at /sys/fs/cgroup/cpu) or v2 (cpu.weight). Where neither can be used (no root, no
 /// cpu controller), the lab runs without them and says so in <see cref="Describe"/>.
 /// </summary>
@@ -89,20 +91,31 @@ public sealed class ZoneCpuGroups
         }
     }
 
-    /// <summary>The group a zone's web instances boot in after an outage: <c>&lt;zone&gt;-booting</c>.</summary>
-    public static string BootingGroupOf(string zone) => zone + "-booting";
+    /// <summary>
+    /// The group a zone's web instances boot in after an outage, <c>&lt;lab&gt;-&lt;zone&gt;-booting</c>, at the top of
+    /// the cpu hierarchy beside the lab's group rather than inside it: an idle group is idle only toward its siblings, and
+    /// whatever sends the traffic (the chaos runner's load generator, a user's load tool) runs outside the lab. Inside
+    /// the lab's group the booting instances yielded to the survivors but still took CPU from the generator at the lab's
+    /// full weight: with one core kept busy by another program, a zone-outage's after-return p99 was 197.6-469 ms over 11
+    /// runs while HAProxy measured p50 2-14 ms per request; with the runner moved into the lab's group by hand, 32.0 and
+    /// 19.7 ms.
+    /// </summary>
+    public string BootingGroupOf(string zone) => $"{_parentName}-{zone}-booting";
+
+    /// <summary>The booting group's folder, whether or not it exists yet.</summary>
+    public string? BootingPathOf(string zone) => _root is null ? null : Path.Join(_root, BootingGroupOf(zone));
 
     /// <summary>
-    /// Creates the zone's booting group at the lowest weight there is (cgroup v1 cpu.shares 2, v2 cpu.weight 1) and,
-    /// where the kernel has it (5.15 and later), idle (<c>cpu.idle 1</c>: SCHED_IDLE for the whole group, so any other
-    /// task that wakes up preempts it at once); harmless when it exists. A web instance that boots after an outage takes
-    /// no traffic until it is ready, yet at its zone's weight its .NET warm-up won the survivors' CPU at every wake-up:
-    /// restarting zone a's two web instances under 500 /test_db requests/s raised the survivors' p99 to 153 ms at the
-    /// zone's weight and to 67 ms at the lowest; with the group idle, two stress-ng CPU workers or two restarting web
-    /// instances in it left the survivors' p50 at 0.6-1 ms (100-200 requests/s). PostgreSQL and etcd boot at the zone's
-    /// weight: a rewound replica is back behind the load balancer 2 s after it starts, and when the whole zone booted
-    /// at the lowest weight the survivors' reads that went to it waited (p99 50-124 ms for 12 s against 6 ms before the
-    /// fault, on a default zone-outage).
+    /// Creates the zone's booting group (<see cref="BootingGroupOf"/>) at the lowest weight there is (cgroup v1
+    /// cpu.shares 2, v2 cpu.weight 1) and, where the kernel has it (5.15 and later), idle (<c>cpu.idle 1</c>: SCHED_IDLE
+    /// for the whole group, so any other task that wakes up preempts it at once); harmless when it exists. A web instance
+    /// that boots after an outage takes no traffic until it is ready, yet at its zone's weight its .NET warm-up won the
+    /// survivors' CPU at every wake-up: restarting zone a's two web instances under 500 /test_db requests/s raised the
+    /// survivors' p99 to 153 ms at the zone's weight and to 67 ms at the lowest; with the group idle, two stress-ng CPU
+    /// workers or two restarting web instances in it left the survivors' p50 at 0.6-1 ms (100-200 requests/s).
+    /// PostgreSQL and etcd boot at the zone's weight: a rewound replica is back behind the load balancer 2 s after it
+    /// starts, and when the whole zone booted at the lowest weight the survivors' reads that went to it waited (p99
+    /// 50-124 ms for 12 s against 6 ms before the fault, on a default zone-outage).
     /// </summary>
     /// <returns>False when the groups are not used (nothing changed).</returns>
     public bool EnsureBooting(string zone)
@@ -112,7 +125,7 @@ public sealed class ZoneCpuGroups
             return false;
         }
 
-        var path = PathOf(BootingGroupOf(zone))!;
+        var path = BootingPathOf(zone)!;
         Directory.CreateDirectory(path);
         // The kernel refuses a weight for an idle group (EINVAL): the weight first, and only while it is not idle.
         var idle = Path.Join(path, "cpu.idle");
@@ -129,34 +142,27 @@ public sealed class ZoneCpuGroups
         return true;
     }
 
+    /// <summary>Moves a process, all its threads, into the zone's booting group; what it starts from then on boots there.</summary>
+    /// <returns>False when the groups are not used, the booting group does not exist, or the process has exited.</returns>
+    public bool MoveToBooting(int pid, string zone) =>
+        Available && BootingPathOf(zone) is { } path && Directory.Exists(path) && WritePid(Path.Join(path, "cgroup.procs"), pid);
+
     /// <summary>Moves a process, all its threads, into a group; what it starts from then on starts there too.</summary>
     /// <returns>False when the groups are not used, the group does not exist, or the process has exited.</returns>
     public bool Move(int pid, string group)
     {
-        if (ProcsFileOf(group) is not { } procs)
-        {
-            return false;
-        }
-
-        try
-        {
-            File.WriteAllText(procs, pid.ToString(CultureInfo.InvariantCulture));
-            return true;
-        }
-        catch (IOException)
-        {
-            // Exited meanwhile (ESRCH).
-            return false;
-        }
+        return ProcsFileOf(group) is { } procs && WritePid(procs, pid);
     }
 
     /// <summary>Moves every process still in the zone's booting group into the zone's group.</summary>
     public void EndBoot(string zone)
     {
-        if (ProcsFileOf(BootingGroupOf(zone)) is not { } procs)
+        if (!Available || BootingPathOf(zone) is not { } path || !File.Exists(Path.Join(path, "cgroup.procs")))
         {
             return;
         }
+
+        var procs = Path.Join(path, "cgroup.procs");
 
         foreach (var line in File.ReadAllLines(procs))
         {
@@ -170,12 +176,14 @@ public sealed class ZoneCpuGroups
     /// <summary>Moves whatever is left in the groups back to the root and removes them; harmless when there are none.</summary>
     public void Remove()
     {
-        if (ParentPath is not { } parent || !Directory.Exists(parent))
+        if (ParentPath is not { } parent)
         {
             return;
         }
 
-        foreach (var group in Directory.GetDirectories(parent).Append(parent))
+        // Children before their parent (rmdir refuses a group with children); the booting groups beside the parent.
+        var all = (Directory.Exists(parent) ? Directory.GetDirectories(parent).Append(parent) : []).Concat(BootingGroups()).ToList();
+        foreach (var group in all)
         {
             var procs = Path.Join(group, "cgroup.procs");
             foreach (var pid in File.Exists(procs) ? File.ReadAllLines(procs) : [])
@@ -191,7 +199,7 @@ public sealed class ZoneCpuGroups
             }
         }
 
-        foreach (var group in Directory.GetDirectories(parent).Append(parent))
+        foreach (var group in all)
         {
             RemoveDirectory(group);
         }
@@ -205,7 +213,7 @@ public sealed class ZoneCpuGroups
             return [Available ? "zones' CPU groups: not created" : "zones' CPU groups: not used (" + (_root is null ? "no cpu cgroup controller" : "needs root") + ")"];
         }
 
-        return Directory.GetDirectories(parent).Order(StringComparer.Ordinal).Select(group =>
+        return Directory.GetDirectories(parent).Concat(BootingGroups()).Order(StringComparer.Ordinal).Select(group =>
         {
             var weightFile = Path.Join(group, _v2 ? "cpu.weight" : "cpu.shares");
             var weight = File.Exists(weightFile) ? File.ReadAllText(weightFile).Trim() : "?";
@@ -215,6 +223,24 @@ public sealed class ZoneCpuGroups
             var idle = File.Exists(idleFile) && File.ReadAllText(idleFile).Trim() == "1" ? ", idle" : "";
             return string.Create(CultureInfo.InvariantCulture, $"{group}: {(_v2 ? "cpu.weight" : "cpu.shares")} {weight}{idle}, {count} processes");
         }).ToList();
+    }
+
+    /// <summary>The booting groups of this lab that exist (beside the lab's group, one per zone that came back).</summary>
+    private string[] BootingGroups() =>
+        _root is not null && Directory.Exists(_root) ? Directory.GetDirectories(_root, $"{_parentName}-*-booting") : [];
+
+    private static bool WritePid(string procs, int pid)
+    {
+        try
+        {
+            File.WriteAllText(procs, pid.ToString(CultureInfo.InvariantCulture));
+            return true;
+        }
+        catch (IOException)
+        {
+            // Exited meanwhile (ESRCH).
+            return false;
+        }
     }
 
     private static void EnableV2Controller(string group)
