@@ -109,12 +109,18 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
             $"{programs.Exporter} --web.listen-address={address}:{layout.ExporterPort(z)} --extend.query-path={layout.PathOf("postgres-exporter-queries.yaml")}",
             null,
             environment: $"DATA_SOURCE_NAME=\"host={address} port={layout.PostgresPort(z)} user=postgres password={secrets.SuperuserPassword} dbname=postgres sslmode=disable\"");
+        // Tiered PGO off for the lab's web instances: a zone that comes back boots its instances in an idle cpu group
+        // (ZoneCpuGroups) on a machine that already carries the whole lab, and with PGO the warm-up until the JIT is
+        // quiet did not fit its 30 s there (35-37 rounds, then ready while still compiling, and a p99 spike as they
+        // took traffic). Restarting one instance with one core busy: 13.3-14.7 s and 47-51 rounds with PGO,
+        // 6.8-7.1 s and 28-29 rounds without, for 7-15 % more CPU per request once warm. Pods with cores of their
+        // own keep the product's default.
         for (var n = 1; n <= layout.Options.WebPerZone; n++)
         {
             Program(s, $"web-{zone}{n}", zone,
                 $"{programs.Dotnet} {programs.ScaleDll} serve --urls http://{address}:{layout.WebInstancePort(z, n)} --shutdown-delay 2 --shutdown-timeout 10",
                 null,
-                environment: $"SCALE_DB=\"{layout.DatabaseFor(secrets)}\",SCALE_LOG_FORMAT=\"json\",DOTNET_gcServer=\"0\"",
+                environment: $"SCALE_DB=\"{layout.DatabaseFor(secrets)}\",SCALE_LOG_FORMAT=\"json\",DOTNET_gcServer=\"0\",DOTNET_TieredPGO=\"0\"",
                 stopWait: 20);
         }
 

@@ -26,8 +26,12 @@ public interface IScaleReader : IAsyncDisposable
     /// </summary>
     Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="limit"/> songs that use <paramref name="instrumentCode"/>, in id order (an index range scan).</summary>
-    Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// For each of <paramref name="instrumentCodes"/>, in the order given, up to <paramref name="limitEach"/> songs that
+    /// use it, in id order (an index range scan each). One call for several lists, so a server store answers them in
+    /// one round trip.
+    /// </summary>
+    Task<IReadOnlyList<IReadOnlyList<SongRef>>> GetSongsWithInstrumentsAsync(IReadOnlyList<int> instrumentCodes, int limitEach, CancellationToken cancellationToken);
 
     /// <summary>Extraction runs, newest first.</summary>
     Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken);

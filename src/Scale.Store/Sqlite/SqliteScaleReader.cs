@@ -147,21 +147,30 @@ internal sealed class SqliteScaleReader : IScaleReader
         return new SimilarPage(total, stored, items);
     }
 
-    public async Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IReadOnlyList<SongRef>>> GetSongsWithInstrumentsAsync(IReadOnlyList<int> instrumentCodes, int limitEach, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        ArgumentNullException.ThrowIfNull(instrumentCodes);
+        ArgumentOutOfRangeException.ThrowIfNegative(limitEach);
+        // In-process: one query per list costs no round trip, and keeps the statement the index range scan it is.
         await using var connection = await OpenAsync(cancellationToken);
         using var command = SqliteScaleStore.Command(connection, null, SelectSongsWithInstrument);
-        command.Parameters.AddWithValue("$code", instrumentCode);
-        command.Parameters.AddWithValue("$limit", limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var songs = new List<SongRef>();
-        while (await reader.ReadAsync(cancellationToken))
+        var code = command.Parameters.Add("$code", SqliteType.Integer);
+        command.Parameters.AddWithValue("$limit", limitEach);
+        var lists = new List<IReadOnlyList<SongRef>>(instrumentCodes.Count);
+        foreach (var instrumentCode in instrumentCodes)
         {
-            songs.Add(new SongRef(reader.GetString(0), reader.GetString(1)));
+            code.Value = instrumentCode;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var songs = new List<SongRef>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                songs.Add(new SongRef(reader.GetString(0), reader.GetString(1)));
+            }
+
+            lists.Add(songs);
         }
 
-        return songs;
+        return lists;
     }
 
     public async Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken)

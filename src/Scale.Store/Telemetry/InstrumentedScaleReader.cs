@@ -57,8 +57,8 @@ internal sealed class InstrumentedScaleReader(IScaleReader inner, string system)
     public Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken) =>
         TimeAsync("similar", ct => inner.GetSimilarAsync(id, offset, limit, ct), cancellationToken);
 
-    public Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken) =>
-        TimeAsync("songs_with_instrument", ct => inner.GetSongsWithInstrumentAsync(instrumentCode, limit, ct), cancellationToken);
+    public Task<IReadOnlyList<IReadOnlyList<SongRef>>> GetSongsWithInstrumentsAsync(IReadOnlyList<int> instrumentCodes, int limitEach, CancellationToken cancellationToken) =>
+        TimeAsync("songs_with_instrument", ct => inner.GetSongsWithInstrumentsAsync(instrumentCodes, limitEach, ct), cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken) =>
         TimeAsync("runs", ct => inner.GetRunsAsync(limit, ct), cancellationToken);

@@ -154,6 +154,29 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task Reader_SongsWithSeveralInstruments_OneListPerCodeInTheOrderGiven()
+    {
+        var files = Enumerable.Range(0, 30).Select(i => Fake.Song($"{i}.mid", i % 3 == 0 ? [40, 128] : [41])).ToArray();
+        var (store, _) = await OpenWithSongsAsync(files);
+        await using var _1 = store;
+        await using var reader = Backend.CreateReader();
+        await Backend.SyncReadersAsync();
+        List<SongRef> With(int code) =>
+            [.. files.Where(f => f.Summary!.Instruments.Contains(code)).OrderBy(f => f.Md5, StringComparer.Ordinal).Select(f => new SongRef(f.Md5!, f.Name!))];
+
+        var lists = await reader.GetSongsWithInstrumentsAsync([41, 0, 40, 41, 129], 4, None);
+
+        Assert.Equal(5, lists.Count);
+        Assert.Equal(With(41).Take(4), lists[0]);
+        Assert.Empty(lists[1]);
+        Assert.Equal(With(40).Take(4), lists[2]);
+        Assert.Equal(lists[0], lists[3]);
+        Assert.Empty(lists[4]);
+        Assert.Empty(await reader.GetSongsWithInstrumentsAsync([], 10, None));
+        Assert.Equal(With(128), (await reader.GetSongsWithInstrumentsAsync([128, 40], int.MaxValue, None))[0]);
+    }
+
+    [Fact]
     public async Task Reader_RunsSimilarityRunsAndSummary_SameAsTheStore()
     {
         var (store, run) = await OpenWithSongsAsync([.. FourSongs(), Fake.NotMidi("bad.mid")]);

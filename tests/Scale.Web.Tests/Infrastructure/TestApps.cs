@@ -153,8 +153,8 @@ public sealed class SwitchableReader(IScaleReader inner) : IScaleReader
     public Task<SimilarPage?> GetSimilarAsync(string id, int offset, int limit, CancellationToken cancellationToken) =>
         Query(ct => inner.GetSimilarAsync(id, offset, limit, ct), cancellationToken);
 
-    public Task<IReadOnlyList<SongRef>> GetSongsWithInstrumentAsync(int instrumentCode, int limit, CancellationToken cancellationToken) =>
-        Query(ct => inner.GetSongsWithInstrumentAsync(instrumentCode, limit, ct), cancellationToken);
+    public Task<IReadOnlyList<IReadOnlyList<SongRef>>> GetSongsWithInstrumentsAsync(IReadOnlyList<int> instrumentCodes, int limitEach, CancellationToken cancellationToken) =>
+        Query(ct => inner.GetSongsWithInstrumentsAsync(instrumentCodes, limitEach, ct), cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> GetRunsAsync(int limit, CancellationToken cancellationToken) => Query(ct => inner.GetRunsAsync(limit, ct), cancellationToken);
 
