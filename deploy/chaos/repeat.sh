@@ -4,8 +4,9 @@
 # every run's journals and reports and a table of every run, not just the good ones.
 # Usage: deploy/chaos/repeat.sh [--runs N] [--first K] [--busy-core] [--out DIR] [EXPERIMENT ...]
 #   --first K: go on with a series in DIR from run K (runs 1 to K-1 are kept and counted in the table).
-#   Default: 5 runs of zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss.
-#   Needs root (the lab's zones are network namespaces). About 8 minutes per run with every experiment.
+#   Default: 5 runs of run-all.sh's list (`deploy/chaos/run-all.sh --list`: every experiment, and the zone experiments
+#   again against /test_db at 500 requests/s). Needs root (the lab's zones are network namespaces). About 12 minutes
+#   per run with every experiment.
 #   Writes DIR/README.md (held or not, run by run) and DIR/figures.md (every measured value, deploy/chaos/series-figures.py).
 #   Exit code: 0 when every experiment held in every run (an experiment this machine cannot run counts as not held).
 set -euo pipefail
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     *) names+=("$1"); shift ;;
   esac
 done
-[[ ${#names[@]} -gt 0 ]] || names=(zone-outage zone-partition zone-latency zone-loss primary-loss cpu-exhaustion batch-worker-loss)
+[[ ${#names[@]} -gt 0 ]] || mapfile -t names < <("$root/deploy/chaos/run-all.sh" --list)
 [[ $(id -u) -eq 0 ]] || { echo "repeat.sh: the lab needs root (network namespaces)" >&2; exit 2; }
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
