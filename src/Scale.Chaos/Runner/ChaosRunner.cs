@@ -102,6 +102,12 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
             log.WriteLine($"scale chaos: steady state before: {experiment.HypothesisTitle}");
             (before, var beforeMet) = await SteadyStateAsync(context, Phase.Before, verdicts, cancellationToken);
+            if (context.Load is not null && MachineCapacity.Before(context.CpuAtSteady, options.ReadMachineCpu(), options.MachineCores, beforeMet, targetRate) is { } capacity)
+            {
+                verdicts.Add(capacity);
+                options.Log.WriteLine($"  {(capacity.Met ? "ok  " : "FAIL")} {capacity.Line}: {capacity.Explanation}");
+            }
+
             if (!beforeMet)
             {
                 status = "failed";
@@ -110,6 +116,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             else
             {
                 context.MethodStartedAt = context.Now;
+                context.CpuAtMethodStart = options.ReadMachineCpu();
                 context.Event("phase", "method starts");
                 using var stopMonitor = new CancellationTokenSource();
                 var lines = experiment.Hypothesis.Where(p => p.AllowedDegradationSeconds is not null).Select(p => new DuringLine(p)).ToList();
@@ -140,6 +147,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 finally
                 {
                     context.MethodEndedAt = context.Now;
+                    context.CpuAtMethodEnd = options.ReadMachineCpu();
                     await stopMonitor.CancelAsync();
                     await monitor;
                 }
@@ -147,6 +155,12 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 foreach (var line in lines)
                 {
                     verdicts.Add(line.Verdict());
+                }
+
+                if (context.Load is not null && MachineCapacity.During(context.CpuAtMethodStart, context.CpuAtMethodEnd, options.MachineCores) is { } capacity)
+                {
+                    verdicts.Add(capacity);
+                    options.Log.WriteLine($"  ok   {capacity.Line}: {capacity.Explanation}");
                 }
 
                 context.Event("phase", "method ends");
@@ -242,6 +256,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 context.Event("phase", string.Create(Invariant, $"load starts: {rate} requests/s over {targets.Count} URLs of {url.GetLeftPart(UriPartial.Authority)} (warm-up {warmup:0} s, then {steady:0} s of steady state)"));
                 await Task.Delay(TimeSpan.FromSeconds(warmup), options.Time, cancellationToken);
                 context.SteadyFrom = context.Now;
+                context.CpuAtSteady = options.ReadMachineCpu();
                 await Task.Delay(TimeSpan.FromSeconds(steady + 1), options.Time, cancellationToken);
                 return rate;
             case "write_prober":

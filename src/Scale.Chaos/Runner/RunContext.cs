@@ -18,6 +18,12 @@ public sealed record ChaosRunOptions
     public TextWriter Log { get; init; } = TextWriter.Null;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Reads the machine's CPU times (for the machine-capacity verdict); null where it cannot be known.</summary>
+    public Func<CpuTimes?> ReadMachineCpu { get; init; } = MachineCpu.Read;
+
+    /// <summary>The machine's cores, to say how much it had.</summary>
+    public int MachineCores { get; init; } = Environment.ProcessorCount;
 }
 
 /// <summary>A moment of the run worth marking on the charts: a fault, a recovery, a rollback, a guard, a phase.</summary>
@@ -80,6 +86,13 @@ public sealed class RunContext
 
     /// <summary>When the warm-up ended (the steady state is measured from here), in run seconds.</summary>
     public double SteadyFrom { get; internal set; }
+
+    /// <summary>The machine's CPU times when the steady state began, and when the method began and ended.</summary>
+    internal CpuTimes? CpuAtSteady { get; set; }
+
+    internal CpuTimes? CpuAtMethodStart { get; set; }
+
+    internal CpuTimes? CpuAtMethodEnd { get; set; }
 
     public WriteProber? Writes { get; internal set; }
 

@@ -10,17 +10,27 @@ namespace Scale.Chaos.Tests.Lab;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ChaosLabTests(ChaosLab lab) : IClassFixture<ChaosLab>
 {
-    public static TheoryData<string> Experiments => new() { "zone-outage", "zone-partition", "zone-latency", "zone-loss", "primary-loss", "cpu-exhaustion", "batch-worker-loss" };
+    /// <summary>
+    /// Every shipped experiment, and the zone experiments again as NAME@test_db: against the original's own steady
+    /// state, /test_db (two database reads per request) at 500 requests/s, as deploy/chaos/run-all.sh runs them.
+    /// </summary>
+    public static TheoryData<string> Experiments => new()
+    {
+        "zone-outage", "zone-partition", "zone-latency", "zone-loss", "primary-loss", "cpu-exhaustion", "batch-worker-loss",
+        "zone-outage@test_db", "zone-partition@test_db", "zone-latency@test_db",
+    };
 
     [Theory]
     [MemberData(nameof(Experiments))]
-    public async Task ShortForm_OnTheLab_HypothesisHolds(string experiment)
+    public async Task ShortForm_OnTheLab_HypothesisHolds(string experimentAndLoad)
     {
         Assert.True(lab.Up is { ExitCode: 0 }, $"the lab did not start: {lab.Up}");
+        var experiment = experimentAndLoad.Split('@')[0];
+        string[] load = experimentAndLoad.EndsWith("@test_db", StringComparison.Ordinal) ? ["--var", """paths=["/test_db"]""", "--var", "rps=500"] : [];
         var file = Path.Join(Checkout.Root, "deploy", "chaos", "experiments", experiment + ".json");
-        var journal = Path.Join(lab.WorkPath, experiment + ".journal.json");
-        var report = Path.Join(lab.WorkPath, experiment + ".html");
-        var run = await ScaleProcess.RunAsync(lab.WorkPath, ["chaos", "run", file, "--target", "lab", "--short", .. lab.Where[..2], "--journal", journal, "--report", report],
+        var journal = Path.Join(lab.WorkPath, experimentAndLoad + ".journal.json");
+        var report = Path.Join(lab.WorkPath, experimentAndLoad + ".html");
+        var run = await ScaleProcess.RunAsync(lab.WorkPath, ["chaos", "run", file, "--target", "lab", "--short", .. lab.Where[..2], .. load, "--journal", journal, "--report", report],
             timeout: TimeSpan.FromMinutes(4));
 
         if (experiment == "zone-latency" && run.ToString().Contains("no netem queueing discipline", StringComparison.Ordinal))

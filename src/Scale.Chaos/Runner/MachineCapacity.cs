@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace Scale.Chaos.Runner;
+
+/// <summary>
+/// The "machine capacity" verdicts: whether the machine that runs the load (and, on the lab, the whole service) had
+/// CPU to spare. A 2-core machine can be too small for a load before any fault (the original's /test_db at 500
+/// requests/s saturated it once); a failed line then measures the machine, not the service, and the run has to say
+/// so in its verdicts instead of failing as if the service had (or being retried until it holds).
+/// </summary>
+public static class MachineCapacity
+{
+    public const string Line = "machine capacity";
+
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// Over the steady state before the method: fails only when the steady state failed with every core saturated,
+    /// and then says the machine is too small for the load. Null when the CPU could not be read.
+    /// </summary>
+    public static Verdict? Before(CpuTimes? from, CpuTimes? to, int cores, bool steadyStateMet, double? requestsPerSecond)
+    {
+        if (from is not { } start || to is not { } end || CpuTimes.BusyShare(start, end) is not { } busy)
+        {
+            return null;
+        }
+
+        var saturated = busy >= MachineCpu.SaturatedShare;
+        var load = requestsPerSecond is { } rps ? string.Create(Invariant, $"{rps:0.##} requests/s") : "the load";
+        var explanation = (steadyStateMet, saturated) switch
+        {
+            (false, true) => string.Create(Invariant, $"this machine cannot carry the steady load ({load}): its {cores} cores were {busy:P0} busy over the steady state before any fault, so the lines that failed before the method measure the machine, not the service (the method was not run); run it on a machine with more cores, or with less load (--var rps=N)"),
+            (false, false) => string.Create(Invariant, $"the machine had CPU to spare ({busy:P0} of {cores} cores busy): the lines that failed before the method are the service's, not the machine's"),
+            (true, true) => string.Create(Invariant, $"the steady state held with no CPU to spare ({busy:P0} of {cores} cores busy at {load}): lines that fail during the fault may measure the machine"),
+            (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the steady state at {load}: CPU to spare"),
+        };
+        return new Verdict(Line, Phase.Before, Measured(busy, cores), string.Create(Invariant, $"the steady state holds, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation);
+    }
+
+    /// <summary>
+    /// While the method ran: information, never a failure, so a line that failed while every core was saturated is
+    /// read for what it is. Null when the CPU could not be read.
+    /// </summary>
+    public static Verdict? During(CpuTimes? from, CpuTimes? to, int cores)
+    {
+        if (from is not { } start || to is not { } end || CpuTimes.BusyShare(start, end) is not { } busy)
+        {
+            return null;
+        }
+
+        var explanation = busy >= MachineCpu.SaturatedShare
+            ? string.Create(Invariant, $"every core was saturated while the method ran ({busy:P0} of {cores} cores busy): a line that failed then may measure this machine, not the service")
+            : string.Create(Invariant, $"{busy:P0} of {cores} cores busy while the method ran: CPU to spare");
+        return new Verdict(Line, Phase.During, Measured(busy, cores), "information", true, explanation);
+    }
+
+    private static string Measured(double busy, int cores) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy");
+}

@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Scale.Chaos.Experiments;
+using Scale.Chaos.Runner;
+using Scale.Testing;
+
+namespace Scale.Chaos.Tests.Runner;
+
+/// <summary>
+/// The machine-capacity verdict: a steady state that fails while every core is saturated is reported as the machine
+/// being too small for the load, not as the service failing; with CPU to spare the failure stays the service's.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class MachineCapacityTests
+{
+    [Fact]
+    public void Parse_ProcStatLine_BusyIsEverythingButIdleAndIowait()
+    {
+        // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user already)
+        var times = MachineCpu.Parse("cpu  100 5 50 800 20 3 2 0 40 0");
+
+        Assert.Equal(new CpuTimes(160, 980), times);
+    }
+
+    [Theory]
+    [InlineData("cpu0 100 5 50 800 20 3 2 0 0 0")]
+    [InlineData("intr 1 2 3")]
+    [InlineData("cpu  100 x 50")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void Parse_NotTheAggregateLine_Null(string? line) => Assert.Null(MachineCpu.Parse(line));
+
+    [Fact]
+    public void Read_ThisMachine_TotalGrowsAndBusyIsWithinIt()
+    {
+        var first = MachineCpu.Read();
+        Thread.SpinWait(50_000_000);
+        var second = MachineCpu.Read();
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.True(second.Value.Total > first.Value.Total, $"{first} then {second}");
+        Assert.InRange(CpuTimes.BusyShare(first.Value, second.Value)!.Value, 0, 1);
+    }
+
+    [Theory]
+    [InlineData(false, 990, false, "cannot carry the steady load (500 requests/s)")]
+    [InlineData(false, 600, true, "are the service's, not the machine's")]
+    [InlineData(true, 990, true, "no CPU to spare")]
+    [InlineData(true, 600, true, "CPU to spare")]
+    public void Before_SteadyStateAndBusyShare_FailsOnlyWhenTheMachineIsWhyItFailed(bool steadyStateMet, long busyPerMille, bool expectedMet, string expectedText)
+    {
+        var verdict = MachineCapacity.Before(new CpuTimes(0, 0), new CpuTimes(busyPerMille, 1000), cores: 2, steadyStateMet, requestsPerSecond: 500);
+
+        Assert.NotNull(verdict);
+        Assert.Equal(expectedMet, verdict.Met);
+        Assert.Equal(Phase.Before, verdict.Phase);
+        Assert.Contains(expectedText, verdict.Explanation, StringComparison.Ordinal);
+        Assert.Contains("of 2 cores busy", verdict.Measured, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Before_NoReadingOrNoTimePassed_NoVerdict()
+    {
+        Assert.Null(MachineCapacity.Before(null, new CpuTimes(1, 2), 2, false, 500));
+        Assert.Null(MachineCapacity.Before(new CpuTimes(1, 2), new CpuTimes(1, 2), 2, false, 500));
+        Assert.Null(MachineCapacity.During(new CpuTimes(1, 2), null, 2));
+    }
+
+    [Fact]
+    public void During_Saturated_InformationNeverAFailure()
+    {
+        var verdict = MachineCapacity.During(new CpuTimes(0, 0), new CpuTimes(999, 1000), 2);
+
+        Assert.NotNull(verdict);
+        Assert.True(verdict.Met);
+        Assert.Contains("every core was saturated", verdict.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(995, false, "this machine cannot carry the steady load (40 requests/s)")]
+    [InlineData(300, true, "the lines that failed before the method are the service's")]
+    public async Task RunAsync_SteadyStateFailsBeforeTheMethod_TheVerdictSaysWhetherTheMachineWasSaturated(long busyPerMille, bool expectedMet, string expectedText)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var url = $"http://127.0.0.1:{Tools.FreePort()}/";
+        builder.WebHost.UseUrls(url);
+        await using var server = builder.Build();
+        server.MapGet("/", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
+        await server.StartAsync();
+        await using var target = new RecordingTarget();
+        var experiment = Experiment.Parse("capacity.json", (JsonObject)JsonNode.Parse($$"""
+            {
+              "title": "a steady state that fails before the method",
+              "controls": [ { "name": "steady-load", "provider": { "type": "scale", "func": "load",
+                "arguments": { "url": "{{url}}", "rps": 40, "concurrency": 10, "warmup_seconds": 1, "steady_seconds": 1 } } } ],
+              "steady-state-hypothesis": { "title": "requests succeed", "probes": [
+                { "type": "probe", "name": "success-ratio", "tolerance": { "type": "range", "range": [0.99, 1] },
+                  "provider": { "type": "scale", "func": "success_ratio", "arguments": { "since": "start" } } } ] },
+              "method": [ { "type": "action", "name": "fault", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "a" } } } ]
+            }
+            """)!, shortForm: false);
+        // A recorded machine: every reading 1,000 ticks after the last, busyPerMille of them busy.
+        long readings = 0;
+        var options = new ChaosRunOptions
+        {
+            MachineCores = 2,
+            ReadMachineCpu = () =>
+            {
+                var n = Interlocked.Increment(ref readings);
+                return new CpuTimes(n * busyPerMille, n * 1000);
+            },
+        };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var result = await new ChaosRunner(target, options).RunAsync(experiment, timeout.Token);
+
+        Assert.Equal("failed", result.Status);
+        Assert.Empty(target.Actions);
+        var capacity = Assert.Single(result.Verdicts, v => v.Line == MachineCapacity.Line);
+        Assert.Equal(expectedMet, capacity.Met);
+        Assert.Contains(expectedText, capacity.Explanation, StringComparison.Ordinal);
+        var journalled = Assert.Single(result.Journal["extensions"]![0]!["verdicts"]!.AsArray(), v => v!["line"]!.GetValue<string>() == MachineCapacity.Line);
+        Assert.Equal(expectedMet, journalled!["met"]!.GetValue<bool>());
+    }
+}
