@@ -157,10 +157,10 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                     verdicts.Add(line.Verdict());
                 }
 
-                if (context.Load is not null && MachineCapacity.During(context.CpuAtMethodStart, context.CpuAtMethodEnd, options.MachineCores) is { } capacity)
+                if (context.Load is not null && MachineCapacity.During(context.CpuAtMethodStart, context.CpuAtMethodEnd, options.MachineCores) is { } capacityDuring)
                 {
-                    verdicts.Add(capacity);
-                    options.Log.WriteLine($"  ok   {capacity.Line}: {capacity.Explanation}");
+                    verdicts.Add(capacityDuring);
+                    options.Log.WriteLine($"  ok   {capacityDuring.Line}: {capacityDuring.Explanation}");
                 }
 
                 context.Event("phase", "method ends");

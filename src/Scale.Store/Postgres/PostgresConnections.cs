@@ -16,9 +16,12 @@ internal sealed class PostgresConnections : IAsyncDisposable
 {
     private readonly NpgsqlMultiHostDataSource _source;
 
-    public PostgresConnections(string db, string applicationName)
+    /// <param name="db">A key-value connection string or a postgres:// URI, one host or several.</param>
+    /// <param name="applicationName">The application_name the server shows, unless the connection string sets one.</param>
+    /// <param name="maxPoolSize">Connections per host at most, unless the connection string sets Maximum Pool Size (null: Npgsql's 100).</param>
+    public PostgresConnections(string db, string applicationName, int? maxPoolSize = null)
     {
-        var builder = Settings(db, applicationName);
+        var builder = Settings(db, applicationName, maxPoolSize);
         Description = Describe(builder);
         _source = new NpgsqlDataSourceBuilder(builder.ConnectionString).BuildMultiHost();
         Primary = _source.WithTargetSession(TargetSessionAttributes.Primary);
@@ -29,7 +32,7 @@ internal sealed class PostgresConnections : IAsyncDisposable
     /// The connection settings Scale uses for what the user gave: theirs, plus Scale's defaults for the settings they
     /// left out (a setting they wrote is never replaced, even when it equals Npgsql's default).
     /// </summary>
-    internal static NpgsqlConnectionStringBuilder Settings(string db, string applicationName)
+    internal static NpgsqlConnectionStringBuilder Settings(string db, string applicationName, int? maxPoolSize = null)
     {
         var connectionString = ToConnectionString(db);
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -54,6 +57,11 @@ internal sealed class PostgresConnections : IAsyncDisposable
         if (!given.Contains("GSS Encryption Mode"))
         {
             builder.GssEncryptionMode = GssEncryptionMode.Disable;
+        }
+
+        if (maxPoolSize is { } pool && !given.Contains("Maximum Pool Size"))
+        {
+            builder.MaxPoolSize = pool;
         }
 
         return builder;

@@ -97,7 +97,7 @@ public sealed class MachineCapacityTests
             {
               "title": "a steady state that fails before the method",
               "controls": [ { "name": "steady-load", "provider": { "type": "scale", "func": "load",
-                "arguments": { "url": "{{url}}", "rps": 40, "concurrency": 10, "warmup_seconds": 1, "steady_seconds": 1 } } } ],
+                "arguments": { "url": "{{url}}", "rps": 40, "concurrency": 10, "warmup_seconds": 1, "steady_seconds": 3 } } } ],
               "steady-state-hypothesis": { "title": "requests succeed", "probes": [
                 { "type": "probe", "name": "success-ratio", "tolerance": { "type": "range", "range": [0.99, 1] },
                   "provider": { "type": "scale", "func": "success_ratio", "arguments": { "since": "start" } } } ] },

@@ -73,6 +73,15 @@ public sealed class PostgresStoreTests(PostgresClusterFixture postgres)
         Assert.Equal("scale-test", settings.ApplicationName);
     }
 
+    [Theory]
+    [InlineData("Host=db", null, 100)]
+    [InlineData("Host=db", 16, 16)]
+    [InlineData("Host=db;Maximum Pool Size=40", 16, 40)]
+    [InlineData("host=db;maxpoolsize=7", 16, 7)]
+    [InlineData("postgres://u@db/scale", 16, 16)]
+    public void Settings_PoolBound_ScalesUnlessTheUserWroteOne(string db, int? bound, int expected) =>
+        Assert.Equal(expected, PostgresConnections.Settings(db, "scale-test", bound).MaxPoolSize);
+
     [Fact]
     public void GivenKeywords_Synonyms_NpgsqlsCanonicalKeywords()
     {
