@@ -16,12 +16,13 @@ internal sealed class PostgresScaleReader : IScaleReader
     /// <summary>
     /// Connections per database host a web instance opens at most, unless its connection string says otherwise. With
     /// Npgsql's default of 100, a saturated web tier grew its pools until PostgreSQL ran out of connection slots: on the
-    /// lab (6 instances, max_connections 200), /test_db at 500 requests/s with one core busy and a partition ended in
-    /// "53300: remaining connection slots are reserved", which also locked out the write prober and left a replica
-    /// unable to rejoin for 4 minutes. A bounded pool queues the excess requests in the instance, where waiting is cheap,
-    /// instead of in the database as more backends competing for the same cores. 16 is well above what a web instance
-    /// keeps busy (its reads are index range scans of a few milliseconds; capping at 8 did not change the lab's
-    /// latency), and 16 x instances x hosts stays under max_connections for the lab's 6 and a few dozen pods.
+    /// lab (6 instances, max_connections 200), /test_db at 500 requests/s with one core busy and a partition (every read
+    /// on the one replica left) ended in "53300: remaining connection slots are reserved", which also locked out the
+    /// chaos runner's write prober and broke the experiments after it. A bounded pool queues the excess requests in the
+    /// instance, where waiting is cheap, instead of in the database as more backends competing for the same cores. 16 is
+    /// well above what a web instance keeps busy (its reads are index range scans of a few milliseconds; capping at 8
+    /// did not change the lab's latency), and 16 per instance stays under max_connections 200 on a server for the
+    /// lab's 6 instances and the Kubernetes autoscaler's 9 pods.
     /// </summary>
     public const int DefaultMaxPoolSize = 16;
 
