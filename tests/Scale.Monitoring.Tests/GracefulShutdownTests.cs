@@ -20,7 +20,9 @@ namespace Scale.Monitoring.Tests;
 [Collection(PostgresClusterFixture.CollectionName)]
 public sealed class GracefulShutdownTests(PostgresClusterFixture postgres, ITestOutputHelper output)
 {
-    private const int HeldRequests = 20;
+    // Each held request holds one of the instance's pooled connections while it waits on the lock: fewer than the
+    // web's pool bound (16 per host, PostgresScaleReader.DefaultMaxPoolSize), so none waits for a connection instead.
+    private const int HeldRequests = 12;
 
     [Fact]
     public async Task Sigterm_UnderLoad_ReportsNotReady_FinishesInFlightRequests_AndFailsNone()
