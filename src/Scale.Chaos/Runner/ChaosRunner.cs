@@ -105,7 +105,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             if (context.Load is not null && MachineCapacity.Before(context.CpuAtSteady, options.ReadMachineCpu(), options.MachineCores, beforeMet, targetRate) is { } capacity)
             {
                 verdicts.Add(capacity);
-                options.Log.WriteLine($"  {(capacity.Met ? "ok  " : "FAIL")} {capacity.Line}: {capacity.Explanation}");
+                LogVerdict(capacity.Met, capacity.Line, capacity.Explanation);
             }
 
             if (!beforeMet)
@@ -160,7 +160,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 if (context.Load is not null && MachineCapacity.During(context.CpuAtMethodStart, context.CpuAtMethodEnd, options.MachineCores) is { } capacityDuring)
                 {
                     verdicts.Add(capacityDuring);
-                    options.Log.WriteLine($"  ok   {capacityDuring.Line}: {capacityDuring.Explanation}");
+                    LogVerdict(capacityDuring.Met, capacityDuring.Line, capacityDuring.Explanation);
                 }
 
                 context.Event("phase", "method ends");
@@ -415,7 +415,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
             met &= verdict.Met;
             verdicts.Add(new Verdict(probe.Name, phase, Tolerance.Show(value), probe.Tolerance!.Describe(), verdict.Met, verdict.Explanation));
-            options.Log.WriteLine($"  {(verdict.Met ? "ok  " : "FAIL")} {probe.Name}: {verdict.Explanation}");
+            LogVerdict(verdict.Met, probe.Name, verdict.Explanation);
             var json = entry.ToJson(probe);
             json["tolerance_met"] = verdict.Met;
             probes.Add(json);
@@ -423,6 +423,9 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
         return (new JsonObject { ["steady_state_met"] = met, ["probes"] = probes }, met);
     }
+
+    private void LogVerdict(bool met, string line, string explanation) =>
+        options.Log.WriteLine($"  {(met ? "ok  " : "FAIL")} {line}: {explanation}");
 
     private async Task<bool> RunActivityAsync(RunContext context, Activity activity, Phase phase, JsonArray journal, List<Verdict> verdicts, CancellationToken cancellationToken)
     {
@@ -447,7 +450,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 verdicts.Add(new Verdict(activity.Name, phase == Phase.Rollback ? Phase.Rollback : Phase.Method, Tolerance.Show(entry.Output), tolerance.Describe(), verdict.Met, verdict.Explanation));
             }
 
-            options.Log.WriteLine($"  {(verdict.Met ? "ok  " : "FAIL")} {activity.Name}: {verdict.Explanation}");
+            LogVerdict(verdict.Met, activity.Name, verdict.Explanation);
         }
         else if (!succeeded)
         {

@@ -20,7 +20,7 @@ public static class MachineCapacity
     /// </summary>
     public static Verdict? Before(CpuTimes? from, CpuTimes? to, int cores, bool steadyStateMet, double? requestsPerSecond)
     {
-        if (from is not { } start || to is not { } end || CpuTimes.BusyShare(start, end) is not { } busy)
+        if (BusyShare(from, to) is not { } busy)
         {
             return null;
         }
@@ -43,7 +43,7 @@ public static class MachineCapacity
     /// </summary>
     public static Verdict? During(CpuTimes? from, CpuTimes? to, int cores)
     {
-        if (from is not { } start || to is not { } end || CpuTimes.BusyShare(start, end) is not { } busy)
+        if (BusyShare(from, to) is not { } busy)
         {
             return null;
         }
@@ -53,6 +53,10 @@ public static class MachineCapacity
             : string.Create(Invariant, $"{busy:P0} of {cores} cores busy while the method ran: CPU to spare");
         return new Verdict(Line, Phase.During, Measured(busy, cores), "information", true, explanation);
     }
+
+    /// <summary>Null when either reading is missing or no time passed between them.</summary>
+    private static double? BusyShare(CpuTimes? from, CpuTimes? to) =>
+        from is { } start && to is { } end ? CpuTimes.BusyShare(start, end) : null;
 
     private static string Measured(double busy, int cores) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy");
 }

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 using Scale.Chaos.Experiments;
 using Scale.Chaos.Runner;
 using Scale.Testing;
@@ -39,17 +37,12 @@ public sealed class ChaosRunnerFailureTests
     [Fact]
     public async Task RunAsync_PrometheusDoesNotAnswerInTime_TheProbeFailsAndTheRunGoesOn()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        var url = $"http://127.0.0.1:{Tools.FreePort()}/";
-        builder.WebHost.UseUrls(url);
-        await using var server = builder.Build();
-        server.MapGet("/api/v1/query", async () =>
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/api/v1/query", async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(8));
             return "{}";
-        });
-        await server.StartAsync();
+        }));
+        var url = server.Url;
         await using var target = new RecordingTarget();
         var experiment = Parse($$"""
             {

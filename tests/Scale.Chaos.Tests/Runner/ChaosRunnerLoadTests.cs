@@ -1,12 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Logging;
 using Scale.Chaos.Experiments;
 using Scale.Chaos.Report;
 using Scale.Chaos.Runner;
-using Scale.Testing;
 
 namespace Scale.Chaos.Tests.Runner;
 
@@ -20,13 +17,8 @@ public sealed partial class ChaosRunnerLoadTests
     [Fact]
     public async Task RunAsync_LoadControl_ProbesMeasureTheLoadAndTheReportDrawsThreeCharts()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        var url = $"http://127.0.0.1:{Tools.FreePort()}/";
-        builder.WebHost.UseUrls(url);
-        await using var server = builder.Build();
-        server.MapGet("/", () => "ok");
-        await server.StartAsync();
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/", () => "ok"));
+        var url = server.Url;
         await using var target = new RecordingTarget();
         var experiment = Experiment.Parse("load.json", (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse($$"""
             {

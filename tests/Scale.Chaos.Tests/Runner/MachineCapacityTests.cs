@@ -1,11 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Scale.Chaos.Experiments;
 using Scale.Chaos.Runner;
-using Scale.Testing;
 
 namespace Scale.Chaos.Tests.Runner;
 
@@ -85,13 +82,8 @@ public sealed class MachineCapacityTests
     [InlineData(300, true, "the lines that failed before the method are the service's")]
     public async Task RunAsync_SteadyStateFailsBeforeTheMethod_TheVerdictSaysWhetherTheMachineWasSaturated(long busyPerMille, bool expectedMet, string expectedText)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        var url = $"http://127.0.0.1:{Tools.FreePort()}/";
-        builder.WebHost.UseUrls(url);
-        await using var server = builder.Build();
-        server.MapGet("/", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
-        await server.StartAsync();
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable)));
+        var url = server.Url;
         await using var target = new RecordingTarget();
         var experiment = Experiment.Parse("capacity.json", (JsonObject)JsonNode.Parse($$"""
             {
