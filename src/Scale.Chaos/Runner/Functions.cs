@@ -145,11 +145,58 @@ public static class Functions
         return (await call.Context.Target.InstancesAsync(cancellationToken)).Where(i => kinds.Contains(i.Kind)).ToList();
     }
 
-    private static async Task<int> ReadyShortfallAsync(FunctionCall call, CancellationToken cancellationToken)
+    private static async Task<int> ReadyShortfallAsync(FunctionCall call, CancellationToken cancellationToken) =>
+        await ReadyShortfallAsync(call, watch: null, secondsAfterFault: 0, cancellationToken);
+
+    private static async Task<int> ReadyShortfallAsync(FunctionCall call, ReadinessWatch? watch, double secondsAfterFault, CancellationToken cancellationToken)
     {
         var instances = await Instances(call, cancellationToken);
+        watch?.Observe(instances, secondsAfterFault);
         var expected = call.Arguments["count"] is { } count ? (int)Experiment.Number(count, "count") : instances.Count;
         return Math.Max(0, expected - instances.Count(i => i.Ready));
+    }
+
+    /// <summary>
+    /// Which instances a wait for readiness waited on: when each was last seen becoming ready, so the journal says what
+    /// made a recovery slow (the database's rejoin or a web instance's warm-up), not only how long it took.
+    /// </summary>
+    private sealed class ReadinessWatch
+    {
+        private readonly Dictionary<string, double> becameReady = new(StringComparer.Ordinal);
+        private readonly HashSet<string> waitedFor = new(StringComparer.Ordinal);
+        private IReadOnlyList<TargetInstance> latest = [];
+
+        public void Observe(IReadOnlyList<TargetInstance> instances, double secondsAfterFault)
+        {
+            latest = instances;
+            foreach (var instance in instances)
+            {
+                if (!instance.Ready)
+                {
+                    waitedFor.Add(instance.Name);
+                    becameReady.Remove(instance.Name);
+                }
+                else
+                {
+                    becameReady.TryAdd(instance.Name, secondsAfterFault);
+                }
+            }
+        }
+
+        /// <summary>" (last ready: pg-a 29.1 s, web-a2 8.4 s)", the instances waited for, latest first; empty when none was.</summary>
+        public string LastReady()
+        {
+            var last = waitedFor.Where(becameReady.ContainsKey).OrderByDescending(name => becameReady[name]).ThenBy(name => name, StringComparer.Ordinal)
+                .Select(name => string.Create(Invariant, $"{name} {becameReady[name]:0.0} s")).ToList();
+            return last.Count == 0 ? "" : $" (last ready: {string.Join(", ", last)})";
+        }
+
+        /// <summary>" (not ready: pg-a: starting)", from the last look; empty when every instance was ready.</summary>
+        public string NotReady()
+        {
+            var waiting = latest.Where(i => !i.Ready).Select(i => i.Detail.Length == 0 ? i.Name : $"{i.Name}: {i.Detail}").ToList();
+            return waiting.Count == 0 ? "" : $" (not ready: {string.Join("; ", waiting)})";
+        }
     }
 
     /// <summary>
@@ -165,11 +212,12 @@ public static class Functions
         var timeout = call.Number("timeout_seconds", 60);
         var from = context.LastFaultAt ?? context.Now;
         var previousPrimary = context.State.TryGetValue("primary_before_fault", out var p) ? p as string : null;
+        var readiness = condition == "all_ready" ? new ReadinessWatch() : null;
         while (true)
         {
             var met = condition switch
             {
-                "all_ready" => await ReadyShortfallAsync(call, cancellationToken) == 0,
+                "all_ready" => await ReadyShortfallAsync(call, readiness!, context.Now - from, cancellationToken) == 0,
                 "primary" => (await context.Target.DatabaseRolesAsync(cancellationToken)).Primary is not null,
                 "new_primary" => (await context.Target.DatabaseRolesAsync(cancellationToken)).Primary is { } primary && primary != previousPrimary,
                 "replicas_streaming" => (await context.Target.DatabaseRolesAsync(cancellationToken)).StreamingReplicas.Count >= (int)call.Number("count", 2),
@@ -179,13 +227,13 @@ public static class Functions
             var elapsed = context.Now - from;
             if (met)
             {
-                context.Event("recovery", string.Create(Invariant, $"{Describe(condition, call)} {elapsed:0.0} s after the fault"));
+                context.Event("recovery", string.Create(Invariant, $"{Describe(condition, call)} {elapsed:0.0} s after the fault{readiness?.LastReady()}"));
                 return Math.Round(elapsed, 1);
             }
 
             if (elapsed > timeout)
             {
-                context.Event("timeout", string.Create(Invariant, $"{Describe(condition, call)}: not within {timeout:0} s"));
+                context.Event("timeout", string.Create(Invariant, $"{Describe(condition, call)}: not within {timeout:0} s{readiness?.NotReady()}"));
                 return null;
             }
 

@@ -157,6 +157,8 @@ public sealed class ChaosRunnerTests
         Assert.Equal("zone b terminated", fault.Text);
         var recovery = Assert.Single(result.Timeline, e => e.Kind == "recovery");
         Assert.True(recovery.At >= fault.At + 0.9, $"recovery at {recovery.At} s, fault at {fault.At} s");
+        // It names what it waited for (zone b's instances) and when each was ready, not the instances that never left.
+        Assert.Matches(@"^all web and database instances ready \d+\.\d s after the fault \(last ready: (pg-b|web-b1) \d+\.\d s, (web-b1|pg-b) \d+\.\d s\)$", recovery.Text);
         Assert.True(result.Journal["extensions"]![0]!["hypothesis_held"]!.GetValue<bool>());
     }
 
@@ -207,6 +209,26 @@ public sealed class ChaosRunnerTests
         Assert.DoesNotContain(result.Timeline, e => e.Kind == "recovery");
         Assert.True(result.Deviated);
         Assert.False(Assert.Single(result.Verdicts).Met);
+    }
+
+    [Fact]
+    public async Task RunAsync_WaitForAllReadyNeverMet_NamesTheInstancesStillNotReady()
+    {
+        await using var target = new RecordingTarget { Unready = new HashSet<string>(["pg-c"], StringComparer.Ordinal) };
+
+        var result = await RunAsync("""
+            {
+              "title": "t",
+              "method": [
+                { "type": "action", "name": "terminate", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "a" } } },
+                { "type": "probe", "name": "self-heal-seconds", "tolerance": { "type": "range", "range": [0, 30] },
+                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 2 } } } ]
+            }
+            """, target);
+
+        Assert.Null(result.Journal["run"]![1]!["output"]);
+        var timeout = Assert.Single(result.Timeline, e => e.Kind == "timeout");
+        Assert.Equal("all web and database instances ready: not within 2 s (not ready: pg-c)", timeout.Text);
     }
 
     [Fact]
