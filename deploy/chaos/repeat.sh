@@ -7,7 +7,8 @@
 #   Default: 5 runs of run-all.sh's list (`deploy/chaos/run-all.sh --list`: every experiment, and the zone experiments
 #   again against /test_db at 500 requests/s). Needs root (the lab's zones are network namespaces). About 12 minutes
 #   per run with every experiment.
-#   Writes DIR/README.md (held or not, run by run) and DIR/figures.md (every measured value, deploy/chaos/series-figures.py).
+#   Writes DIR/README.md (held or not, run by run), DIR/figures.md (every measured value, deploy/chaos/series-figures.py)
+#   and keeps each run's lab logs (DIR/run-N/lab-logs.tar.gz).
 #   Exit code: 0 when every experiment held in every run (an experiment this machine cannot run counts as not held).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,7 +19,7 @@ while [[ $# -gt 0 ]]; do
     --first) first="$2"; shift 2 ;;
     --busy-core) busy=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -27,6 +28,8 @@ done
 [[ $(id -u) -eq 0 ]] || { echo "repeat.sh: the lab needs root (network namespaces)" >&2; exit 2; }
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+
+lab_dir="${SCALE_LAB_DIR:-${TMPDIR:-/tmp}/scale-lab-$(id -un)}"
 
 # Build once, before any lab runs from the build output (rebuilding under a running lab would swap its files).
 "$root/scale" --help >/dev/null
@@ -54,6 +57,9 @@ for ((run = first; run <= runs; run++)); do
   fi
   echo "   lab up in $(( $(date +%s) - start )) s; experiments start at once"
   "$root/deploy/chaos/run-all.sh" --short --out "$dir" "${names[@]}" >"$dir/summary.txt" 2>&1 || status=1
+  # The lab's logs (every process's output: Patroni and PostgreSQL, web instances, HAProxy) go with the run, so a
+  # line that did not hold can be explained afterwards; the next `scale lab up` starts from an empty folder.
+  tar -czf "$dir/lab-logs.tar.gz" -C "$lab_dir" logs 2>/dev/null || echo "run $run: no lab logs in $lab_dir/logs"
   # No table when run-all.sh did not get that far: that run counts as not held below, and the series goes on.
   grep -E '^\| ' "$dir/summary.txt" | tail -n +2 | sed "s/^/   run $run /" || true
 done

@@ -115,8 +115,14 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             }
             else
             {
-                context.MethodStartedAt = context.Now;
+                var methodStart = context.Now;
+                context.MethodStartedAt = methodStart;
                 context.CpuAtMethodStart = options.ReadMachineCpu();
+                if (context.CpuAtMethodStart is { } cpuAtStart)
+                {
+                    context.CpuSamples.Add((methodStart, cpuAtStart));
+                }
+
                 context.Event("phase", "method starts");
                 using var stopMonitor = new CancellationTokenSource();
                 var lines = experiment.Hypothesis.Where(p => p.AllowedDegradationSeconds is not null).Select(p => new DuringLine(p)).ToList();
@@ -165,7 +171,13 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
                 context.Event("phase", "method ends");
                 log.WriteLine("scale chaos: steady state after");
-                (after, _) = await SteadyStateAsync(context, Phase.After, verdicts, abort.Token);
+                (after, var afterMet) = await SteadyStateAsync(context, Phase.After, verdicts, abort.Token);
+                if (context.Load is not null && CapacityAfter(context, afterMet, targetRate) is { } capacityAfter)
+                {
+                    verdicts.Add(capacityAfter);
+                    LogVerdict(capacityAfter.Met, capacityAfter.Line, capacityAfter.Explanation);
+                }
+
                 if (activityFailed)
                 {
                     status = "failed";
@@ -502,9 +514,32 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
         }
     }
 
+    /// <summary>
+    /// The machine-capacity verdict after the method, over the span the lines after it look back on: the longest
+    /// window_seconds of the hypothesis' probes (10 s where none is given, the load probes' default), from the CPU
+    /// sample taken that long ago (or the method's start, when the method was shorter).
+    /// </summary>
+    private Verdict? CapacityAfter(RunContext context, bool afterMet, double? targetRate)
+    {
+        var window = context.Experiment.Hypothesis
+            .Select(p => p.Provider.Arguments["window_seconds"] is { } w ? Experiment.Number(w, "window_seconds") : 10)
+            .DefaultIfEmpty(10)
+            .Max();
+        var now = context.Now;
+        var samples = context.CpuSamples;
+        if (samples.Count == 0)
+        {
+            return null;
+        }
+
+        var from = samples.LastOrDefault(s => s.At <= now - window, samples[0]);
+        return MachineCapacity.After(from.Cpu, options.ReadMachineCpu(), options.MachineCores, afterMet, targetRate, now - from.At);
+    }
+
     private async Task MonitorAsync(RunContext context, List<DuringLine> lines, List<Safeguard> safeguards, JsonArray journal, Action<string> abort, CancellationToken cancellationToken)
     {
-        if (lines.Count == 0 && safeguards.Count == 0)
+        // With a load running, the loop also samples the machine's CPU for the capacity verdict after the method.
+        if (lines.Count == 0 && safeguards.Count == 0 && context.Load is null)
         {
             return;
         }
@@ -515,6 +550,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), options.Time, cancellationToken);
                 var now = context.Now;
+                if (context.Load is not null && options.ReadMachineCpu() is { } cpu)
+                {
+                    context.CpuSamples.Add((now, cpu));
+                }
+
                 var probes = new JsonArray();
                 var met = true;
                 foreach (var line in lines)

@@ -32,7 +32,7 @@ public static class MachineCapacity
             (false, true) => string.Create(Invariant, $"this machine cannot carry the steady load ({load}): its {cores} cores were {busy:P0} busy over the steady state before any fault, so the lines that failed before the method measure the machine, not the service (the method was not run); run it on a machine with more cores, or with less load (--var rps=N)"),
             (false, false) => string.Create(Invariant, $"the machine had CPU to spare ({busy:P0} of {cores} cores busy): the lines that failed before the method are the service's, not the machine's"),
             (true, true) => string.Create(Invariant, $"the steady state held with no CPU to spare ({busy:P0} of {cores} cores busy at {load}): lines that fail during the fault may measure the machine"),
-            (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the steady state at {load}: CPU to spare"),
+            (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the steady state at {load}: {Spare(busy)}"),
         };
         return new Verdict(Line, Phase.Before, Measured(busy, cores), string.Create(Invariant, $"the steady state holds, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation);
     }
@@ -50,9 +50,37 @@ public static class MachineCapacity
 
         var explanation = busy >= MachineCpu.SaturatedShare
             ? string.Create(Invariant, $"every core was saturated while the method ran ({busy:P0} of {cores} cores busy): a line that failed then may measure this machine, not the service")
-            : string.Create(Invariant, $"{busy:P0} of {cores} cores busy while the method ran: CPU to spare");
+            : string.Create(Invariant, $"{busy:P0} of {cores} cores busy while the method ran: {Spare(busy)}");
         return new Verdict(Line, Phase.During, Measured(busy, cores), "information", true, explanation);
     }
+
+    /// <summary>
+    /// After the method, over the last <paramref name="seconds"/> (the span the lines after the method look back on):
+    /// fails only when the steady state was not back and every core was saturated then, and says the machine could not
+    /// carry the load while the service recovered (on the lab the recovering zone's work, a rewind, a replica catching
+    /// up, web instances warming up, shares the cores with the load). Null when the CPU could not be read.
+    /// </summary>
+    public static Verdict? After(CpuTimes? from, CpuTimes? to, int cores, bool steadyStateMet, double? requestsPerSecond, double seconds)
+    {
+        if (BusyShare(from, to) is not { } busy)
+        {
+            return null;
+        }
+
+        var saturated = busy >= MachineCpu.SaturatedShare;
+        var load = requestsPerSecond is { } rps ? string.Create(Invariant, $"{rps:0.##} requests/s") : "the load";
+        var explanation = (steadyStateMet, saturated) switch
+        {
+            (false, true) => string.Create(Invariant, $"this machine could not carry the load ({load}) while the service recovered: its {cores} cores were {busy:P0} busy over the last {seconds:0} s, the span the lines after the method measure, so the lines that failed after the method measure the machine as much as the service; run it on a machine with more cores, or with less load (--var rps=N)"),
+            (false, false) => string.Create(Invariant, $"the machine had CPU to spare over the last {seconds:0} s ({busy:P0} of {cores} cores busy): the lines that failed after the method are the service's, not the machine's"),
+            (true, true) => string.Create(Invariant, $"the steady state was back with no CPU to spare ({busy:P0} of {cores} cores busy over the last {seconds:0} s)"),
+            (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the last {seconds:0} s: {Spare(busy)}"),
+        };
+        return new Verdict(Line, Phase.After, Measured(busy, cores), string.Create(Invariant, $"the steady state is back, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation);
+    }
+
+    /// <summary>"CPU to spare", or "little" of it from 85 % busy (a rounded "95 %" with "CPU to spare" read as a contradiction).</summary>
+    private static string Spare(double busy) => busy >= 0.85 ? "little CPU to spare" : "CPU to spare";
 
     /// <summary>Null when either reading is missing or no time passed between them.</summary>
     private static double? BusyShare(CpuTimes? from, CpuTimes? to) =>

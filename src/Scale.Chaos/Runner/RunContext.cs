@@ -94,6 +94,9 @@ public sealed class RunContext
 
     internal CpuTimes? CpuAtMethodEnd { get; set; }
 
+    /// <summary>The machine's CPU times once a second while the method ran (with its start), for the verdict after it.</summary>
+    internal List<(double At, CpuTimes Cpu)> CpuSamples { get; } = [];
+
     public WriteProber? Writes { get; internal set; }
 
     /// <summary>The write history for the journal, once the prober stopped.</summary>

@@ -78,6 +78,70 @@ public sealed class MachineCapacityTests
     }
 
     [Theory]
+    [InlineData(false, 990, false, "could not carry the load (500 requests/s) while the service recovered")]
+    [InlineData(false, 600, true, "the lines that failed after the method are the service's")]
+    [InlineData(true, 990, true, "back with no CPU to spare")]
+    [InlineData(true, 900, true, "little CPU to spare")]
+    [InlineData(true, 600, true, "CPU to spare")]
+    public void After_SteadyStateAndBusyShare_FailsOnlyWhenTheMachineIsWhyItFailed(bool steadyStateMet, long busyPerMille, bool expectedMet, string expectedText)
+    {
+        var verdict = MachineCapacity.After(new CpuTimes(0, 0), new CpuTimes(busyPerMille, 1000), cores: 2, steadyStateMet, requestsPerSecond: 500, seconds: 20);
+
+        Assert.NotNull(verdict);
+        Assert.Equal(expectedMet, verdict.Met);
+        Assert.Equal(Phase.After, verdict.Phase);
+        Assert.Contains(expectedText, verdict.Explanation, StringComparison.Ordinal);
+        Assert.Contains("over the last 20 s", verdict.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(995, false, "could not carry the load (40 requests/s) while the service recovered")]
+    [InlineData(300, true, "the lines that failed after the method are the service's")]
+    public async Task RunAsync_SteadyStateNotBackAfterTheMethod_TheVerdictSaysWhetherTheMachineWasSaturated(long busyPerMille, bool expectedMet, string expectedText)
+    {
+        // A service that fails from the fault on: the steady state holds before the method and not after it.
+        var failing = 0;
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/", () =>
+            Volatile.Read(ref failing) == 1 ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable) : Results.Ok()));
+        var url = server.Url;
+        await using var target = new RecordingTarget { OnTerminateZone = _ => Volatile.Write(ref failing, 1) };
+        var experiment = Experiment.Parse("capacity-after.json", (JsonObject)JsonNode.Parse($$"""
+            {
+              "title": "a steady state that is not back after the method",
+              "controls": [ { "name": "steady-load", "provider": { "type": "scale", "func": "load",
+                "arguments": { "url": "{{url}}", "rps": 40, "concurrency": 10, "warmup_seconds": 1, "steady_seconds": 2 } } } ],
+              "steady-state-hypothesis": { "title": "requests succeed", "probes": [
+                { "type": "probe", "name": "success-ratio", "tolerance": { "type": "range", "range": [0.99, 1] },
+                  "provider": { "type": "scale", "func": "success_ratio", "arguments": { "window_seconds": 2 } } } ] },
+              "method": [ { "type": "action", "name": "fault", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "a" } },
+                "pauses": { "after": 4 } } ]
+            }
+            """)!, shortForm: false);
+        long readings = 0;
+        var options = new ChaosRunOptions
+        {
+            MachineCores = 2,
+            ReadMachineCpu = () =>
+            {
+                var n = Interlocked.Increment(ref readings);
+                return new CpuTimes(n * busyPerMille, n * 1000);
+            },
+        };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var result = await new ChaosRunner(target, options).RunAsync(experiment, timeout.Token);
+
+        Assert.Equal(["terminate_zone a"], target.Actions);
+        Assert.False(result.HypothesisHeld);
+        Assert.True(Assert.Single(result.Verdicts, v => v.Line == MachineCapacity.Line && v.Phase == Phase.Before).Met);
+        var after = Assert.Single(result.Verdicts, v => v.Line == MachineCapacity.Line && v.Phase == Phase.After);
+        Assert.Equal(expectedMet, after.Met);
+        Assert.Contains(expectedText, after.Explanation, StringComparison.Ordinal);
+        // The 2-s window is measured from a sample the monitor took during the 4-s method, not from its start.
+        Assert.Matches(@"over the last [23] s", after.Explanation);
+    }
+
+    [Theory]
     [InlineData(995, false, "this machine cannot carry the steady load (40 requests/s)")]
     [InlineData(300, true, "the lines that failed before the method are the service's")]
     public async Task RunAsync_SteadyStateFailsBeforeTheMethod_TheVerdictSaysWhetherTheMachineWasSaturated(long busyPerMille, bool expectedMet, string expectedText)

@@ -35,6 +35,9 @@ internal sealed class RecordingTarget : IChaosTarget
     /// <summary>Thrown by <see cref="TerminateZoneAsync"/> when set (a target that breaks in a way the runner does not expect).</summary>
     public Exception? TerminateZoneThrows { get; init; }
 
+    /// <summary>Called by <see cref="TerminateZoneAsync"/> with the zone (a test's service reacting to the fault).</summary>
+    public Action<string>? OnTerminateZone { get; init; }
+
     public ConcurrentQueue<string> Calls { get; } = new();
 
     /// <summary>The first number each <see cref="KillBatchWorkersAsync"/> drew from the run's random source.</summary>
@@ -86,6 +89,8 @@ internal sealed class RecordingTarget : IChaosTarget
             _downZone = zone;
             _zoneBackAt = _clock.Elapsed + ZoneOutage;
         }
+
+        OnTerminateZone?.Invoke(zone);
 
         return Task.FromResult(new FaultReport("terminate_zone", [$"web-{zone}1", $"pg-{zone}"], $"zone {zone} terminated"));
     }
