@@ -70,7 +70,12 @@ trap - EXIT
 python3 - "$out" "$runs" "$busy" "${names[@]}" <<'PY'
 import json, os, sys
 out, runs, busy, names = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+# The machine, so series run on different machines (or on a busier host) can be told apart.
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+stat = open("/proc/stat").readline().split()[1:]
+steal = int(stat[7]) / max(1, sum(map(int, stat[:8])))
 lines = [f"# Short forms, {runs} runs, each on a freshly started default lab{' with one core kept busy' if busy else ''}", "",
+         f"Machine: {os.cpu_count()} cores, {cpu}; {steal:.1%} of its CPU time since boot stolen by the hypervisor.", "",
          "| experiment | " + " | ".join(f"run {r}" for r in range(1, runs + 1)) + " | held |", "|---|" + "---|" * runs + "---:|"]
 for name in names:
     cells, held = [], 0
