@@ -37,7 +37,7 @@ public static class Functions
         ["achieved_rps"] = (c, _) => Task.FromResult<JsonNode?>(Rate(Window(c))),
         // Probes on the target.
         ["instances_ready"] = InstancesReadyAsync,
-        ["all_ready"] = async (c, t) => await ReadyShortfallAsync(c, t) == 0,
+        ["all_ready"] = AllReadyAsync,
         ["primary"] = async (c, t) => (await c.Context.Target.DatabaseRolesAsync(t)).Primary,
         ["streaming_replicas"] = async (c, t) => (await c.Context.Target.DatabaseRolesAsync(t)).StreamingReplicas.Count,
         ["wait_for"] = WaitForAsync,
@@ -145,13 +145,26 @@ public static class Functions
         return (await call.Context.Target.InstancesAsync(cancellationToken)).Where(i => kinds.Contains(i.Kind)).ToList();
     }
 
-    private static async Task<int> ReadyShortfallAsync(FunctionCall call, CancellationToken cancellationToken) =>
-        await ReadyShortfallAsync(call, watch: null, secondsAfterFault: 0, cancellationToken);
+    /// <summary>
+    /// True when every instance (of kind) is ready. Before and after the method, a "no" also puts the instances that
+    /// were not ready, with what the target says of them, on the timeline: "false ≠ true" alone explains nothing.
+    /// </summary>
+    private static async Task<JsonNode?> AllReadyAsync(FunctionCall call, CancellationToken cancellationToken)
+    {
+        var watch = new ReadinessWatch();
+        var ready = await ReadyShortfallAsync(call, watch, secondsAfterFault: 0, cancellationToken) == 0;
+        if (!ready && call.Phase is Phase.Before or Phase.After)
+        {
+            call.Context.Event("check", $"{call.Phase.ToString().ToLowerInvariant()}: not every instance ready{watch.NotReady()}");
+        }
 
-    private static async Task<int> ReadyShortfallAsync(FunctionCall call, ReadinessWatch? watch, double secondsAfterFault, CancellationToken cancellationToken)
+        return ready;
+    }
+
+    private static async Task<int> ReadyShortfallAsync(FunctionCall call, ReadinessWatch watch, double secondsAfterFault, CancellationToken cancellationToken)
     {
         var instances = await Instances(call, cancellationToken);
-        watch?.Observe(instances, secondsAfterFault);
+        watch.Observe(instances, secondsAfterFault);
         var expected = call.Arguments["count"] is { } count ? (int)Experiment.Number(count, "count") : instances.Count;
         return Math.Max(0, expected - instances.Count(i => i.Ready));
     }

@@ -44,6 +44,8 @@ public sealed class ChaosRunnerTests
         Assert.Single(result.Journal["rollbacks"]!.AsArray());
         Assert.False(result.Journal["steady_states"]!["before"]!["steady_state_met"]!.GetValue<bool>());
         Assert.Null(result.Journal["steady_states"]!["after"]);
+        // The timeline says which instance was not ready, not only that one was not.
+        Assert.Equal("before: not every instance ready (not ready: web-b1)", Assert.Single(result.Timeline, e => e.Kind == "check").Text);
     }
 
     [Theory]
