@@ -42,7 +42,8 @@ public sealed class DependencyRulesTests
         var unclassified = Source.Projects.Keys.Where(name => !classified.Contains(name)).Order(StringComparer.Ordinal).ToList();
 
         Assert.True(unclassified.Count == 0, $"add each to Product, Tools or Operations in this test: {string.Join(", ", unclassified)}");
-        Assert.Empty(classified.Where(name => !Source.Projects.ContainsKey(name)));
+        var gone = classified.Where(name => !Source.Projects.ContainsKey(name)).ToList();
+        Assert.True(gone.Count == 0, $"no such project any more, remove from this test: {string.Join(", ", gone)}");
     }
 
     [Fact]
