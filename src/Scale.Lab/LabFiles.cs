@@ -237,10 +237,13 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                 balance leastconn
                 option httpchk GET /readyz
                 http-check expect status 200
-                # A connection refused or reset marks the instance down at once (observe layer4): without it, least
-                # connections would send retries straight back to a dead instance, which holds no connections.
+                # Three connections in a row refused, reset or timed out mark the instance down at once (observe
+                # layer4): without it, least connections would send retries straight back to a dead instance, which
+                # holds no connections. Not one: at the start of a 500 requests/s burst on saturated cores a single
+                # connect slower than 200 ms marked each of the six healthy instances down in turn, and the backend
+                # had no server left (a second of 503s). A dead instance refuses three in milliseconds.
                 # slowstart: an instance back from a restart gets its share over 10 s, not at once while its JIT is cold.
-                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down slowstart 10s
+                default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 3 on-error mark-down slowstart 10s
             """);
         foreach (var web in layout.Web)
         {
