@@ -4,7 +4,7 @@ namespace Scale.Store;
 
 /// <summary>
 /// The read side of the store, for the web app: safe for many concurrent callers (each call takes a pooled
-/// connection), never writes. PostgreSQL's implementation will read from replicas when there are any.
+/// connection), never writes. PostgreSQL's implementation reads from a streaming replica when one is up.
 /// </summary>
 public interface IScaleReader : IAsyncDisposable
 {

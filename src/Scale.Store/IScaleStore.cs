@@ -5,8 +5,8 @@ namespace Scale.Store;
 /// finished keys (what makes a run resumable), and the runs themselves.
 /// </summary>
 /// <remarks>
-/// One interface, two implementations: SQLite (embedded, the default) now and PostgreSQL later, so nothing here
-/// exposes a provider type. Every write is one transaction; a process killed at any instant leaves a consistent
+/// One interface, two implementations: SQLite (embedded, the default) and PostgreSQL (a primary with streaming
+/// replicas), so nothing here exposes a provider type. Every write is one transaction; a process killed at any instant leaves a consistent
 /// store, and its run row stays <see cref="RunStatus.Running"/> until the next run of the same source marks it
 /// <see cref="RunStatus.Interrupted"/>. An instance serialises its own calls, so it may be shared by tasks, but
 /// it holds one connection: give each process its own instance.

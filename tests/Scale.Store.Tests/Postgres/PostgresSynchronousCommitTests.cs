@@ -318,8 +318,7 @@ public sealed class PostgresSynchronousCommitTests(PostgresClusterFixture postgr
         [.. Enumerable.Range(0, count).Select(i => Fake.Song($"{prefix}{i}.mid", i % 100, 100 + (i % 20)))];
 
     /// <remarks>
-    /// A "Command Timeout" in the connection string also drops the store's 5 s connect timeout (issue 16: the store
-    /// looks for the text "Timeout"); harmless here, where every server answers.
+    /// The store keeps its own 5 s connect timeout beside it (PostgresStoreTests.Settings_WhatTheUserLeftOut_ScalesDefaultsAndNothingTheyWrote).
     /// </remarks>
     private static string WithCommandTimeout(string connectionString, int seconds) =>
         new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = seconds }.ConnectionString;
