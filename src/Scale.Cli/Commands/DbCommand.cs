@@ -21,12 +21,12 @@ internal static class DbCommand
                 await store.OpenAsync(cancellationToken).ConfigureAwait(false);
                 var version = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
                 Console.WriteLine($"scale db migrate: {store.Description} is at schema version {version}.");
-                return 0;
+                return ExitCodes.Success;
             }
             catch (Exception ex) when (CommonOptions.IsUserError(ex) || ex is InvalidOperationException)
             {
                 await Console.Error.WriteLineAsync($"scale db migrate: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadInput;
             }
         });
         return new Command("db", "Database administration.") { migrate };

@@ -40,7 +40,7 @@ internal static class DemoCommand
         if (files < 1)
         {
             await Console.Error.WriteLineAsync("scale demo: --files must be at least 1.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         var corpus = Path.Combine(dir, "corpus");
@@ -57,7 +57,7 @@ internal static class DemoCommand
                 cancellationToken).ConfigureAwait(false);
             if (written is null)
             {
-                return 1;
+                return ExitCodes.Failure;
             }
         }
 

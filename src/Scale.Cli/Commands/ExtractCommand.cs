@@ -38,7 +38,7 @@ internal static class ExtractCommand
             if (spec is null)
             {
                 await Console.Error.WriteLineAsync("scale extract: " + error).ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             return await extraction.Metrics.RunAsync(

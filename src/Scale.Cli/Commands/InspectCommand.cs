@@ -38,7 +38,7 @@ internal static class InspectCommand
         if (missing.Count > 0)
         {
             Console.Error.WriteLine($"scale inspect: no such file or folder: {string.Join(", ", missing)}");
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         var extractor = new MidiExtractor(new MidiExtractorOptions { MaxFileBytes = maxFileBytes });
@@ -70,7 +70,7 @@ internal static class InspectCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{files} file(s), {files - rejected} read, {rejected} rejected."));
         }
 
-        return 0;
+        return ExitCodes.Success;
     }
 
     private static IEnumerable<string> Expand(IEnumerable<string> paths)

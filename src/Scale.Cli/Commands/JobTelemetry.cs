@@ -44,7 +44,7 @@ internal sealed class JobTelemetry
         if (ScaleLogging.ParseFormat(parse.GetValue(LogFormat)) is not { } format)
         {
             await Console.Error.WriteLineAsync($"scale {command}: --log-format must be auto, text or json, not '{parse.GetValue(LogFormat)}'.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         if (ScaleLogging.Resolve(format) != Scale.Web.Logging.LogFormat.Json)
@@ -73,7 +73,7 @@ internal sealed class JobTelemetry
         if (!double.IsFinite(linger) || linger < 0 || linger > 3600)
         {
             await Console.Error.WriteLineAsync($"scale {command}: --metrics-linger is seconds between 0 and 3600.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         BatchMetrics.Command = command;
@@ -90,7 +90,7 @@ internal sealed class JobTelemetry
         catch (Exception ex) when (CommonOptions.IsUserError(ex) || ex is InvalidOperationException or FormatException)
         {
             await Console.Error.WriteLineAsync($"scale {command}: cannot serve metrics at {urls}: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         await using (server.ConfigureAwait(false))

@@ -13,9 +13,6 @@ namespace Scale.Cli.Commands;
 /// <summary><c>scale run --source SRC [--names md5_to_paths.json] [--db scale.db]</c>: the batch job into the store.</summary>
 internal static class RunCommand
 {
-    /// <summary>Exit code after Ctrl+C, as shells report SIGINT.</summary>
-    private const int Interrupted = 130;
-
     /// <summary>The options of an extraction, shared by <c>scale run</c> and <c>scale extract</c>.</summary>
     internal sealed class ExtractionOptions
     {
@@ -100,7 +97,7 @@ internal static class RunCommand
                 if (similarity is null)
                 {
                     await Console.Error.WriteLineAsync("scale run: " + error).ConfigureAwait(false);
-                    return 2;
+                    return ExitCodes.BadInput;
                 }
             }
 
@@ -125,29 +122,29 @@ internal static class RunCommand
         if (string.IsNullOrWhiteSpace(request.Source))
         {
             await Console.Error.WriteLineAsync($"scale {request.Command}: --source is required (a folder, a tarball or s3://bucket/prefix), or set SCALE_SOURCE.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         if (request.Workers < 1 || request.BatchFiles < 1 || request.S3Concurrency < 1 || request.MaxFileBytes < 1)
         {
             await Console.Error.WriteLineAsync($"scale {request.Command}: --workers, --batch, --s3-concurrency and --max-file-bytes must be at least 1.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         try
         {
             var result = await ExecuteAsync(request, cancellationToken).ConfigureAwait(false);
-            return result.Succeeded ? 0 : 1;
+            return result.Succeeded ? ExitCodes.Success : ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync($"scale {request.Command}: interrupted. Everything committed so far is kept; run the same command again to finish.").ConfigureAwait(false);
-            return Interrupted;
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
             await Console.Error.WriteLineAsync($"scale {request.Command}: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
     }
 

@@ -98,7 +98,7 @@ internal static partial class ServeCommand
             if (error is not null)
             {
                 await Console.Error.WriteLineAsync("scale serve: " + error).ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             var settings = new ServeSettings(
@@ -119,14 +119,14 @@ internal static partial class ServeCommand
         if (string.IsNullOrWhiteSpace(urls))
         {
             await Console.Error.WriteLineAsync("scale serve: --urls must name at least one address, e.g. http://127.0.0.1:8080.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         // A missing file would otherwise fail at the first query, or worse, look like an empty catalogue.
         if (!IsConnectionString(db) && !File.Exists(db))
         {
             await Console.Error.WriteLineAsync($"scale serve: no database at {db}. Fill one with 'scale run --source ... --db {db}' (or 'scale demo'), or pass --db.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         WebApplication app;
@@ -150,7 +150,7 @@ internal static partial class ServeCommand
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
             await Console.Error.WriteLineAsync($"scale serve: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         await using (app.ConfigureAwait(false))
@@ -161,13 +161,13 @@ internal static partial class ServeCommand
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return 0;
+                return ExitCodes.Success;
             }
             catch (Exception ex) when (CommonOptions.IsUserError(ex))
             {
                 // Address in use, unreadable or unmigrated database: one line, no stack trace.
                 await Console.Error.WriteLineAsync($"scale serve: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             var addresses = string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
@@ -188,7 +188,7 @@ internal static partial class ServeCommand
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
         }
 
-        return 0;
+        return ExitCodes.Success;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "scale serve: {Database} on {Addresses}")]

@@ -10,9 +10,6 @@ namespace Scale.Cli.Commands;
 /// <summary><c>scale similar [--db scale.db] [--threshold 0.5] [--top-k 100] [--min-instruments 3] [--measure jaccard|weighted]</c>.</summary>
 internal static class SimilarCommand
 {
-    /// <summary>Exit code after Ctrl+C, as shells report SIGINT.</summary>
-    private const int Interrupted = 130;
-
     /// <summary>The similarity options, shared with <c>scale run</c>.</summary>
     internal sealed class Options
     {
@@ -102,7 +99,7 @@ internal static class SimilarCommand
             if (similarity is null)
             {
                 await Console.Error.WriteLineAsync("scale similar: " + error).ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             return await metrics.RunAsync(parse, "similar", () => RunAsync(parse.GetValue(db)!, similarity, parse.GetValue(allowIncomplete), cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -115,7 +112,7 @@ internal static class SimilarCommand
         if (!File.Exists(db) && !db.Contains('=', StringComparison.Ordinal))
         {
             await Console.Error.WriteLineAsync($"scale similar: no database at {db}; run `scale run --source ... --db {db}` first.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         try
@@ -126,21 +123,21 @@ internal static class SimilarCommand
                 await Console.Error.WriteLineAsync(
                     "scale similar: the extraction is not complete, so similar songs would miss songs; finish it first (rerun scale extract/run), " +
                     "or pass --allow-incomplete. Missing: " + Describe(missing)).ConfigureAwait(false);
-                return 1;
+                return ExitCodes.Failure;
             }
 
             await ExecuteAsync(store, options, cancellationToken).ConfigureAwait(false);
-            return 0;
+            return ExitCodes.Success;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync("scale similar: interrupted; the previous similar-song lists are kept.").ConfigureAwait(false);
-            return Interrupted;
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (CommonOptions.IsUserError(ex))
         {
             await Console.Error.WriteLineAsync($"scale similar: {CommonOptions.Describe(ex)}").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
     }
 

@@ -66,13 +66,13 @@ internal static class SynthCommand
         if (options.Files < 0 || options.DamagedShare is < 0 or > 1 || double.IsNaN(options.DamagedShare))
         {
             await Console.Error.WriteLineAsync("scale synth: --files must be 0 or more and --damaged-share between 0 and 1.").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         var result = await WriteAsync(options, cancellationToken).ConfigureAwait(false);
         if (result is null)
         {
-            return 1;
+            return ExitCodes.Failure;
         }
 
         var c = CultureInfo.InvariantCulture;
@@ -84,6 +84,6 @@ internal static class SynthCommand
             Console.WriteLine($"  truth   {result.ManifestPath}");
         }
 
-        return 0;
+        return ExitCodes.Success;
     }
 }
