@@ -61,12 +61,12 @@ internal static class ChaosCommand
                 }
 
                 Summarize(result, journalPath, parse.GetValue(report));
-                return result.HypothesisHeld ? 0 : 1;
+                return result.HypothesisHeld ? ExitCodes.Success : ExitCodes.Failure;
             }
             catch (ChaosException ex)
             {
                 await Console.Error.WriteLineAsync($"scale chaos: {ex.Message}");
-                return 2;
+                return ExitCodes.BadInput;
             }
         });
 
@@ -77,7 +77,7 @@ internal static class ChaosCommand
             if (folder is null)
             {
                 Console.Error.WriteLine("scale chaos: no deploy/chaos/experiments folder found (set SCALE_CHAOS_EXPERIMENTS)");
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             foreach (var file in Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal))
@@ -86,7 +86,7 @@ internal static class ChaosCommand
                 Console.WriteLine($"{Path.GetFileNameWithoutExtension(file),-20} {parsed.Title} [{string.Join(", ", parsed.Tags)}]");
             }
 
-            return 0;
+            return ExitCodes.Success;
         });
 
         return new Command("chaos", "Chaos experiments with verdicts: zone outage, partition and latency, zone loss, primary loss, CPU exhaustion, batch worker loss, on the lab or Kubernetes (docs/chaos.md).") { run, list };

@@ -45,7 +45,7 @@ internal static class LabCommand
             if (alertForText != "production" && alertDuration is null)
             {
                 await Console.Error.WriteLineAsync($"scale lab up: --alert-for takes seconds (1-3600) or 'production', not '{alertForText}'");
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), parse.GetValue(webPerZone), parse.GetValue(source), parse.GetValue(files), alertDuration);
@@ -53,12 +53,12 @@ internal static class LabCommand
             {
                 var url = await controller.UpAsync(cancellationToken);
                 Console.WriteLine(url);
-                return 0;
+                return ExitCodes.Success;
             }
             catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or ArgumentException or IOException or UnauthorizedAccessException or Npgsql.NpgsqlException)
             {
                 await Console.Error.WriteLineAsync($"scale lab up: {ex.Message}");
-                return 1;
+                return ExitCodes.Failure;
             }
         });
 
@@ -103,7 +103,7 @@ internal static class LabCommand
                 }
             }
 
-            return components.Count == 0 ? 3 : components.All(c => c.Healthy) ? 0 : 1;
+            return components.Count == 0 ? ExitCodes.NoLab : components.All(c => c.Healthy) ? ExitCodes.Success : ExitCodes.Failure;
         });
 
         var down = new Command("down", "Stop every process the lab started and delete its folder. Harmless when no lab is running.") { directory, basePort };
@@ -112,7 +112,7 @@ internal static class LabCommand
             using var controller = Controller(parse.GetValue(directory)!, parse.GetValue(basePort), 2, null, 2000, saved: true);
             await controller.DownAsync(cancellationToken);
             Console.WriteLine($"lab in {controller.Layout.Root}: down");
-            return 0;
+            return ExitCodes.Success;
         });
 
         return new Command("lab", "A multi-zone Scale on this machine for load and chaos experiments: up, status, down.") { up, status, down, DelayLineCommand() };
@@ -138,7 +138,7 @@ internal static class LabCommand
             {
                 var stopped = await DelayLine.StopAsync(number, TimeSpan.FromSeconds(3), cancellationToken);
                 Console.WriteLine($"stopped {stopped.Count} delay line(s) on NFQUEUE {number}{(stopped.Count == 0 ? "" : $": pid {string.Join(", ", stopped)}")}");
-                return 0;
+                return ExitCodes.Success;
             }
 
             var delay = parse.GetValue(delayMs);
@@ -146,7 +146,7 @@ internal static class LabCommand
             if (delay is <= 0 or > 60_000 || jitter is < 0 or > 60_000)
             {
                 await Console.Error.WriteLineAsync("scale lab delay-line: --delay-ms must be in (0, 60000] and --jitter-ms in [0, 60000]");
-                return 2;
+                return ExitCodes.BadInput;
             }
 
             try
@@ -155,14 +155,14 @@ internal static class LabCommand
                 {
                     var pid = await DelayLine.StartDetachedAsync(DelayLine.ThisScaleCommand(), number, delay, jitter, TimeSpan.FromSeconds(20), cancellationToken);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delay line pid {pid} on NFQUEUE {number}: +{delay} ms ± {jitter} ms"));
-                    return 0;
+                    return ExitCodes.Success;
                 }
 
                 // A thread of its own: the loop blocks in poll(2) and releases packets on time.
                 await Task.Factory.StartNew(
                     () => DelayLine.Run(number, TimeSpan.FromMilliseconds(delay), TimeSpan.FromMilliseconds(jitter), new Random(), () => Console.WriteLine(DelayLine.ReadyLine), cancellationToken),
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                return 0;
+                return ExitCodes.Success;
             }
             catch (NfQueueUnavailableException ex)
             {
@@ -172,7 +172,7 @@ internal static class LabCommand
             catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.Net.Sockets.SocketException or IOException)
             {
                 await Console.Error.WriteLineAsync($"scale lab delay-line: {ex.Message}");
-                return 1;
+                return ExitCodes.Failure;
             }
         });
         return command;

@@ -42,7 +42,7 @@ internal static class LoadCommand
             if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var target))
             {
                 Console.Error.WriteLine($"scale load: '{parse.GetValue(url)}' is not an absolute URL (e.g. http://127.0.0.1:8080/)");
-                return Task.FromResult(2);
+                return Task.FromResult(ExitCodes.BadInput);
             }
 
             var options = new LoadOptions
@@ -73,7 +73,7 @@ internal static class LoadCommand
         catch (ArgumentException ex)
         {
             await Console.Error.WriteLineAsync($"scale load: {ex.Message}");
-            return 2;
+            return ExitCodes.BadInput;
         }
 
         using (generator)
@@ -107,11 +107,11 @@ internal static class LoadCommand
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     await Console.Error.WriteLineAsync($"scale load: could not write the report to {htmlReport}: {ex.Message}");
-                    return 1;
+                    return ExitCodes.Failure;
                 }
             }
 
-            return 0;
+            return ExitCodes.Success;
         }
     }
 }
