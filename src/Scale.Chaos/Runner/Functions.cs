@@ -175,23 +175,23 @@ public static class Functions
     /// </summary>
     private sealed class ReadinessWatch
     {
-        private readonly Dictionary<string, double> becameReady = new(StringComparer.Ordinal);
-        private readonly HashSet<string> waitedFor = new(StringComparer.Ordinal);
-        private IReadOnlyList<TargetInstance> latest = [];
+        private readonly Dictionary<string, double> _becameReady = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _waitedFor = new(StringComparer.Ordinal);
+        private IReadOnlyList<TargetInstance> _latest = [];
 
         public void Observe(IReadOnlyList<TargetInstance> instances, double secondsAfterFault)
         {
-            latest = instances;
+            _latest = instances;
             foreach (var instance in instances)
             {
                 if (!instance.Ready)
                 {
-                    waitedFor.Add(instance.Name);
-                    becameReady.Remove(instance.Name);
+                    _waitedFor.Add(instance.Name);
+                    _becameReady.Remove(instance.Name);
                 }
                 else
                 {
-                    becameReady.TryAdd(instance.Name, secondsAfterFault);
+                    _becameReady.TryAdd(instance.Name, secondsAfterFault);
                 }
             }
         }
@@ -199,15 +199,15 @@ public static class Functions
         /// <summary>" (last ready: pg-a 29.1 s, web-a2 8.4 s)", the instances waited for, latest first; empty when none was.</summary>
         public string LastReady()
         {
-            var last = waitedFor.Where(becameReady.ContainsKey).OrderByDescending(name => becameReady[name]).ThenBy(name => name, StringComparer.Ordinal)
-                .Select(name => string.Create(Invariant, $"{name} {becameReady[name]:0.0} s")).ToList();
+            var last = _waitedFor.Where(_becameReady.ContainsKey).OrderByDescending(name => _becameReady[name]).ThenBy(name => name, StringComparer.Ordinal)
+                .Select(name => string.Create(Invariant, $"{name} {_becameReady[name]:0.0} s")).ToList();
             return last.Count == 0 ? "" : $" (last ready: {string.Join(", ", last)})";
         }
 
         /// <summary>" (not ready: pg-a: starting)", from the last look; empty when every instance was ready.</summary>
         public string NotReady()
         {
-            var waiting = latest.Where(i => !i.Ready).Select(i => i.Detail.Length == 0 ? i.Name : $"{i.Name}: {i.Detail}").ToList();
+            var waiting = _latest.Where(i => !i.Ready).Select(i => i.Detail.Length == 0 ? i.Name : $"{i.Name}: {i.Detail}").ToList();
             return waiting.Count == 0 ? "" : $" (not ready: {string.Join("; ", waiting)})";
         }
     }
