@@ -30,7 +30,7 @@ public static class MachineCapacity
         var explanation = (steadyStateMet, saturated) switch
         {
             (false, true) => string.Create(Invariant, $"this machine cannot carry the steady load ({load}): its {cores} cores were {busy:P0} busy over the steady state before any fault, so the lines that failed before the method measure the machine, not the service (the method was not run); run it on a machine with more cores, or with less load (--var rps=N)"),
-            (false, false) => string.Create(Invariant, $"the machine had CPU to spare ({busy:P0} of {cores} cores busy): the lines that failed before the method are the service's, not the machine's"),
+            (false, false) => NotSaturated(busy, cores, "over the steady state", "before the method"),
             (true, true) => string.Create(Invariant, $"the steady state held with no CPU to spare ({busy:P0} of {cores} cores busy at {load}): lines that fail during the fault may measure the machine"),
             (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the steady state at {load}: {Spare(busy)}"),
         };
@@ -72,15 +72,23 @@ public static class MachineCapacity
         var explanation = (steadyStateMet, saturated) switch
         {
             (false, true) => string.Create(Invariant, $"this machine could not carry the load ({load}) while the service recovered: its {cores} cores were {busy:P0} busy over the last {seconds:0} s, the span the lines after the method measure, so the lines that failed after the method measure the machine as much as the service; run it on a machine with more cores, or with less load (--var rps=N)"),
-            (false, false) => string.Create(Invariant, $"the machine had CPU to spare over the last {seconds:0} s ({busy:P0} of {cores} cores busy): the lines that failed after the method are the service's, not the machine's"),
+            (false, false) => NotSaturated(busy, cores, string.Create(Invariant, $"over the last {seconds:0} s"), "after the method"),
             (true, true) => string.Create(Invariant, $"the steady state was back with no CPU to spare ({busy:P0} of {cores} cores busy over the last {seconds:0} s)"),
             (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the last {seconds:0} s: {Spare(busy)}"),
         };
         return new Verdict(Line, Phase.After, Measured(busy, cores), string.Create(Invariant, $"the steady state is back, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation);
     }
 
+    /// <summary>From here to <see cref="MachineCpu.SaturatedShare"/> the machine is not saturated but has little room left.</summary>
+    private const double LittleToSpareShare = 0.85;
+
     /// <summary>"CPU to spare", or "little" of it from 85 % busy (a rounded "95 %" with "CPU to spare" read as a contradiction).</summary>
-    private static string Spare(double busy) => busy >= 0.85 ? "little CPU to spare" : "CPU to spare";
+    private static string Spare(double busy) => busy >= LittleToSpareShare ? "little CPU to spare" : "CPU to spare";
+
+    /// <summary>A failed steady state on cores that were not saturated: the service's failure, unless they were nearly so.</summary>
+    private static string NotSaturated(double busy, int cores, string span, string phase) => busy >= LittleToSpareShare
+        ? string.Create(Invariant, $"{busy:P0} of {cores} cores busy {span}: little CPU to spare but not saturated, so the lines that failed {phase} may be the service's or the machine's")
+        : string.Create(Invariant, $"the machine had CPU to spare {span} ({busy:P0} of {cores} cores busy): the lines that failed {phase} are the service's, not the machine's");
 
     /// <summary>Null when either reading is missing or no time passed between them.</summary>
     private static double? BusyShare(CpuTimes? from, CpuTimes? to) =>
