@@ -59,7 +59,16 @@ for ((run = first; run <= runs; run++)); do
   "$root/deploy/chaos/run-all.sh" --short --out "$dir" "${names[@]}" >"$dir/summary.txt" 2>&1 || status=1
   # The lab's logs (every process's output: Patroni and PostgreSQL, web instances, HAProxy) go with the run, so a
   # line that did not hold can be explained afterwards; the next `scale lab up` starts from an empty folder.
-  tar -czf "$dir/lab-logs.tar.gz" -C "$lab_dir" logs 2>/dev/null || echo "run $run: no lab logs in $lab_dir/logs"
+  # postgres_exporter logs its connection string, password included, when it cannot connect: redacted in a copy.
+  if [[ -d "$lab_dir/logs" ]]; then
+    copy="$(mktemp -d)"
+    cp -r "$lab_dir/logs" "$copy/"
+    grep -rlZ -i password "$copy/logs" | xargs -0 -r sed -i -E 's/(password(=|%3D|: ?))[^ %&"'"'"',;]+/\1REDACTED/Ig'
+    tar -czf "$dir/lab-logs.tar.gz" -C "$copy" logs
+    rm -rf "$copy"
+  else
+    echo "run $run: no lab logs in $lab_dir/logs"
+  fi
   # No table when run-all.sh did not get that far: that run counts as not held below, and the series goes on.
   grep -E '^\| ' "$dir/summary.txt" | tail -n +2 | sed "s/^/   run $run /" || true
 done
