@@ -118,16 +118,7 @@ public sealed class MachineCapacityTests
                 "pauses": { "after": 4 } } ]
             }
             """)!, shortForm: false);
-        long readings = 0;
-        var options = new ChaosRunOptions
-        {
-            MachineCores = 2,
-            ReadMachineCpu = () =>
-            {
-                var n = Interlocked.Increment(ref readings);
-                return new CpuTimes(n * busyPerMille, n * 1000);
-            },
-        };
+        var options = RecordedMachine(busyPerMille);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
         var result = await new ChaosRunner(target, options).RunAsync(experiment, timeout.Token);
@@ -161,17 +152,7 @@ public sealed class MachineCapacityTests
               "method": [ { "type": "action", "name": "fault", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "a" } } } ]
             }
             """)!, shortForm: false);
-        // A recorded machine: every reading 1,000 ticks after the last, busyPerMille of them busy.
-        long readings = 0;
-        var options = new ChaosRunOptions
-        {
-            MachineCores = 2,
-            ReadMachineCpu = () =>
-            {
-                var n = Interlocked.Increment(ref readings);
-                return new CpuTimes(n * busyPerMille, n * 1000);
-            },
-        };
+        var options = RecordedMachine(busyPerMille);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
         var result = await new ChaosRunner(target, options).RunAsync(experiment, timeout.Token);
@@ -183,5 +164,20 @@ public sealed class MachineCapacityTests
         Assert.Contains(expectedText, capacity.Explanation, StringComparison.Ordinal);
         var journalled = Assert.Single(result.Journal["extensions"]![0]!["verdicts"]!.AsArray(), v => v!["line"]!.GetValue<string>() == MachineCapacity.Line);
         Assert.Equal(expectedMet, journalled!["met"]!.GetValue<bool>());
+    }
+
+    /// <summary>A recorded 2-core machine: every reading 1,000 ticks after the last, <paramref name="busyPerMille"/> of them busy.</summary>
+    private static ChaosRunOptions RecordedMachine(long busyPerMille)
+    {
+        long readings = 0;
+        return new ChaosRunOptions
+        {
+            MachineCores = 2,
+            ReadMachineCpu = () =>
+            {
+                var n = Interlocked.Increment(ref readings);
+                return new CpuTimes(n * busyPerMille, n * 1000);
+            },
+        };
     }
 }
