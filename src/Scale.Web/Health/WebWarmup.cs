@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Runtime;
@@ -71,10 +72,42 @@ internal sealed partial class WebWarmup(
     private const int QuietRoundsNeeded = 2;
 
     /// <summary>
-    /// The pause after a round before the JIT is counted: the runtime promotes a method that reached its call count
-    /// after 100 ms without new tier-0 compilations (TC_CallCountingDelayMs), then compiles it on a background thread.
+    /// The least pause after a round before the JIT is counted: the runtime promotes a method that reached its call
+    /// count after 100 ms without new tier-0 compilations (TC_CallCountingDelayMs), then compiles it on a background
+    /// thread.
     /// </summary>
     private static readonly TimeSpan TierUpPause = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// After <see cref="TierUpPause"/>, the pause goes on while the JIT still compiles (checked every
+    /// <see cref="TierUpPoll"/>), up to this long. Why: on a machine with little CPU to spare the background compiler
+    /// lags, and a round sent before it caught up runs unoptimised code and counts calls that tier up nothing new;
+    /// that is what made warm-ups of a zone's instances booting in the lab's idle group take 35-47 rounds instead of
+    /// 25-27, and run out of time.
+    /// </summary>
+    private static readonly TimeSpan TierUpPauseLimit = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan TierUpPoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Waits <see cref="TierUpPause"/>, then while the JIT still compiles, up to <see cref="TierUpPauseLimit"/>.</summary>
+    private static async Task WaitForTierUpAsync(CancellationToken cancellationToken)
+    {
+        // Real time, whatever clock the options inject: the runtime's tiering runs on it.
+        var started = Stopwatch.GetTimestamp();
+        await Task.Delay(TierUpPause, cancellationToken).ConfigureAwait(false);
+        var compiled = JitInfo.GetCompiledMethodCount();
+        while (Stopwatch.GetElapsedTime(started) < TierUpPauseLimit)
+        {
+            await Task.Delay(TierUpPoll, cancellationToken).ConfigureAwait(false);
+            var now = JitInfo.GetCompiledMethodCount();
+            if (now == compiled)
+            {
+                return;
+            }
+
+            compiled = now;
+        }
+    }
 
     private const string BrowserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -249,8 +282,7 @@ internal sealed partial class WebWarmup(
                 {
                     var before = JitInfo.GetCompiledMethodCount();
                     databaseFailed = await RoundAsync(client, tallies, concurrency, databaseFailed, linked.Token).ConfigureAwait(false);
-                    // Real time, whatever clock the options inject: the runtime's tiering runs on it.
-                    await Task.Delay(TierUpPause, linked.Token).ConfigureAwait(false);
+                    await WaitForTierUpAsync(linked.Token).ConfigureAwait(false);
                     quiet = JitInfo.GetCompiledMethodCount() - before < QuietJitMethods ? quiet + 1 : 0;
                 }
 
