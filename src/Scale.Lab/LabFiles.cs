@@ -117,11 +117,12 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
         // own keep the product's default.
         // A warm-up of 60 s, not the product's 30: a web instance needs about 5 s of one core to boot and warm up
         // (7.0-7.6 s, 5.2-5.4 CPU-s, on an idle machine), and in the idle group it gets only what the lab leaves. Under
-        // /test_db at 500 requests/s the machine is 67-86 % busy, two instances share the rest, and the warm-up ran
-        // out at 30 s in one short zone-outage@test_db of two (and in CI): the instances took traffic still compiling
-        // and p99 rose to 250-570 ms for the 10 s after they joined. The trade: there, the zone can take longer than a
-        // short form's 85 s to be ready (92.3 and 104.4 s in two runs of five, docs/chaos-results/series-2026-12-07-
-        // 67bd2a8), which the experiment reports, instead of serving cold.
+        // /test_db at 500 requests/s the machine is 67-89 % busy (the CI's 1,000-file lab, the default lab), two
+        // instances share the rest, and the warm-up ran out at 30 s in one short zone-outage@test_db of two (and in
+        // CI): the instances took traffic still compiling and p99 rose to 250-570 ms for the 10 s after they joined.
+        // The trade: there, the zone can take longer than a short form's 85 s to be ready (92.3 and 104.4 s in two
+        // runs of five, docs/chaos-results/series-2026-12-07-67bd2a8), which the experiment reports, instead of
+        // serving cold.
         for (var n = 1; n <= layout.Options.WebPerZone; n++)
         {
             Program(s, $"web-{zone}{n}", zone,
