@@ -82,6 +82,13 @@ public sealed class PostgresStoreTests(PostgresClusterFixture postgres)
     public void Settings_PoolBound_ScalesUnlessTheUserWroteOne(string db, int? bound, int expected) =>
         Assert.Equal(expected, PostgresConnections.Settings(db, "scale-test", bound).MaxPoolSize);
 
+    [Theory]
+    [InlineData("Host=db", 20)]
+    [InlineData("Host=db;Max Auto Prepare=0", 0)]
+    [InlineData("host=db;maxautoprepare=5", 5)]
+    public void Settings_AutoPrepare_ScalesUnlessTheUserWroteOne(string db, int expected) =>
+        Assert.Equal(expected, PostgresConnections.Settings(db, "scale-test").MaxAutoPrepare);
+
     [Fact]
     public void GivenKeywords_Synonyms_NpgsqlsCanonicalKeywords()
     {
