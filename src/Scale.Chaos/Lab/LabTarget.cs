@@ -14,7 +14,7 @@ namespace Scale.Chaos.Lab;
 /// trees (restarted by the zone's supervisord, as a ReplicaSet would), a zone's every process killed and its link
 /// taken down for a set time (an outage), silent partitions and netem on the zone's link, a CPU cgroup with stress-ng.
 /// </summary>
-public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuFaults, IPrometheusSource, IStoreAccess, ITimelineSource
+public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuFaults, IPrometheusSource, IStoreAccess, ITimelineSource, IIdlePriorityCpu
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private readonly LabController _controller;
@@ -55,6 +55,9 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
     public Uri PrometheusUrl => new($"http://127.0.0.1:{_layout.PrometheusPort}/");
 
     public IReadOnlyList<string> WebInstances => _layout.Web.Select(w => w.Name).ToList();
+
+    /// <summary>What a returning zone's web instances used while they booted in the lab's idle CPU groups.</summary>
+    public TimeSpan? IdlePriorityCpuTime() => _controller.CpuGroups.BootingCpuTime();
 
     /// <summary>The scale program (.dll) batch runs start.</summary>
     public string ScaleProgram { get; }

@@ -102,7 +102,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
             log.WriteLine($"scale chaos: steady state before: {experiment.HypothesisTitle}");
             (before, var beforeMet) = await SteadyStateAsync(context, Phase.Before, verdicts, cancellationToken);
-            if (context.Load is not null && MachineCapacity.Before(context.CpuAtSteady, options.ReadMachineCpu(), options.MachineCores, beforeMet, targetRate) is { } capacity)
+            if (context.Load is not null && MachineCapacity.Before(context.CpuAtSteady, context.ReadCpu(), options.MachineCores, beforeMet, targetRate) is { } capacity)
             {
                 verdicts.Add(capacity);
                 LogVerdict(capacity.Met, capacity.Line, capacity.Explanation);
@@ -117,7 +117,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             {
                 var methodStart = context.Now;
                 context.MethodStartedAt = methodStart;
-                context.CpuAtMethodStart = options.ReadMachineCpu();
+                context.CpuAtMethodStart = context.ReadCpu();
                 if (context.CpuAtMethodStart is { } cpuAtStart)
                 {
                     context.CpuSamples.Add((methodStart, cpuAtStart));
@@ -153,7 +153,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 finally
                 {
                     context.MethodEndedAt = context.Now;
-                    context.CpuAtMethodEnd = options.ReadMachineCpu();
+                    context.CpuAtMethodEnd = context.ReadCpu();
                     await stopMonitor.CancelAsync();
                     await monitor;
                 }
@@ -268,7 +268,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
                 context.Event("phase", string.Create(Invariant, $"load starts: {rate} requests/s over {targets.Count} URLs of {url.GetLeftPart(UriPartial.Authority)} (warm-up {warmup:0} s, then {steady:0} s of steady state)"));
                 await Task.Delay(TimeSpan.FromSeconds(warmup), options.Time, cancellationToken);
                 context.SteadyFrom = context.Now;
-                context.CpuAtSteady = options.ReadMachineCpu();
+                context.CpuAtSteady = context.ReadCpu();
                 await Task.Delay(TimeSpan.FromSeconds(steady + 1), options.Time, cancellationToken);
                 return rate;
             case "write_prober":
@@ -533,7 +533,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
         }
 
         var from = samples.LastOrDefault(s => s.At <= now - window, samples[0]);
-        return MachineCapacity.After(from.Cpu, options.ReadMachineCpu(), options.MachineCores, afterMet, targetRate, now - from.At);
+        return MachineCapacity.After(from.Cpu, context.ReadCpu(), options.MachineCores, afterMet, targetRate, now - from.At);
     }
 
     private async Task MonitorAsync(RunContext context, List<DuringLine> lines, List<Safeguard> safeguards, JsonArray journal, Action<string> abort, CancellationToken cancellationToken)
@@ -550,7 +550,7 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), options.Time, cancellationToken);
                 var now = context.Now;
-                if (context.Load is not null && options.ReadMachineCpu() is { } cpu)
+                if (context.Load is not null && context.ReadCpu() is { } cpu)
                 {
                     context.CpuSamples.Add((now, cpu));
                 }

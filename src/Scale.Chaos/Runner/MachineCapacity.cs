@@ -51,7 +51,7 @@ public static class MachineCapacity
         var explanation = busy >= MachineCpu.SaturatedShare
             ? string.Create(Invariant, $"every core was saturated while the method ran ({busy:P0} of {cores} cores busy): a line that failed then may measure this machine, not the service")
             : string.Create(Invariant, $"{busy:P0} of {cores} cores busy while the method ran: {Spare(busy)}");
-        return new Verdict(Line, Phase.During, Measured(busy, cores), "information", true, explanation);
+        return new Verdict(Line, Phase.During, Measured(busy, cores), "information", true, explanation + IdlePriorityNote(from, to));
     }
 
     /// <summary>
@@ -76,8 +76,17 @@ public static class MachineCapacity
             (true, true) => string.Create(Invariant, $"the steady state was back with no CPU to spare ({busy:P0} of {cores} cores busy over the last {seconds:0} s)"),
             (true, false) => string.Create(Invariant, $"{busy:P0} of {cores} cores busy over the last {seconds:0} s: {Spare(busy)}"),
         };
-        return new Verdict(Line, Phase.After, Measured(busy, cores), string.Create(Invariant, $"the steady state is back, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation);
+        return new Verdict(Line, Phase.After, Measured(busy, cores), string.Create(Invariant, $"the steady state is back, or under {MachineCpu.SaturatedShare:P0} busy"), steadyStateMet || !saturated, explanation + IdlePriorityNote(from, to));
     }
+
+    /// <summary>
+    /// What the target ran at idle priority (a returning zone's instances booting), which busy leaves out: it took
+    /// only CPU that nothing else wanted, so it was there for the load. Empty when there was none worth saying (under 1 %).
+    /// </summary>
+    private static string IdlePriorityNote(CpuTimes? from, CpuTimes? to) =>
+        from is { } start && to is { } end && CpuTimes.IdlePriorityShare(start, end) is { } idle and >= 0.01
+            ? string.Create(Invariant, $" (besides, {idle:P0} used at idle priority by instances booting, counted as spare: it yields to any other work)")
+            : "";
 
     /// <summary>From here to <see cref="MachineCpu.SaturatedShare"/> the machine is not saturated but has little room left.</summary>
     private const double LittleToSpareShare = 0.85;

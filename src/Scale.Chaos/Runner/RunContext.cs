@@ -88,6 +88,18 @@ public sealed class RunContext
     public double SteadyFrom { get; internal set; }
 
     /// <summary>The machine's CPU times when the steady state began, and when the method began and ended.</summary>
+    /// <summary>
+    /// The machine's CPU times now, with what the target ran at idle priority counted apart from busy
+    /// (<see cref="IIdlePriorityCpu"/>); null where the machine's cannot be read.
+    /// </summary>
+    internal CpuTimes? ReadCpu()
+    {
+        var machine = Options.ReadMachineCpu();
+        return machine is { } cpu && Target is IIdlePriorityCpu idle && idle.IdlePriorityCpuTime() is { } used
+            ? cpu.WithIdlePriority(used)
+            : machine;
+    }
+
     internal CpuTimes? CpuAtSteady { get; set; }
 
     internal CpuTimes? CpuAtMethodStart { get; set; }

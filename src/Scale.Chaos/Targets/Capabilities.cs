@@ -65,6 +65,17 @@ public interface IStoreAccess
     IReadOnlyList<(string Name, string ConnectionString)> DirectWriteConnectionStrings { get; }
 }
 
+/// <summary>
+/// A target that runs some of its own work at idle priority on the machine the runner measures (the lab boots a
+/// returning zone's web instances in an idle CPU group): that work takes only CPU nothing else wants, so the
+/// machine-capacity verdict counts it as spare, not busy.
+/// </summary>
+public interface IIdlePriorityCpu
+{
+    /// <summary>CPU time used at idle priority so far (only differences between readings count); null when it cannot be known.</summary>
+    TimeSpan? IdlePriorityCpuTime();
+}
+
 /// <summary>A target that makes timeline events on its own (an instance started again after a hold-down).</summary>
 public interface ITimelineSource
 {

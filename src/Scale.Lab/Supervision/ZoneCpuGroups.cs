@@ -14,29 +14,44 @@ namespace Scale.Lab.Supervision;
 /// <see cref="BootingGroupOf"/>), and join the zone's group once ready.
 /// cgroup v1 (the cpu controller at /sys/fs/cgroup/cpu) or v2 (cpu.weight). Where neither can be used (no root, no
 /// cpu controller), the lab runs without them and says so in <see cref="Describe"/>.
+/// The CPU the booting groups use is counted (<see cref="BootingCpuTime"/>), so the chaos runner's machine-capacity
+/// verdict can tell the CPU the load had from what only idle priority took.
 /// </summary>
 public sealed class ZoneCpuGroups
 {
     private const string V1Root = "/sys/fs/cgroup/cpu";
     private const string V2Root = "/sys/fs/cgroup";
+    private const string V1AccountingRoot = "/sys/fs/cgroup/cpuacct";
 
     private readonly string _parentName;
     private readonly string? _root;
     private readonly bool _v2;
 
+    /// <summary>
+    /// cgroup v1 only: where the cpuacct controller is mounted when it is not beside cpu in one hierarchy (this
+    /// project's 2-core machines mount them apart). The booting groups then have a twin there that counts their CPU;
+    /// null when cpu's own groups count it (co-mounted, or v2) or nothing can.
+    /// </summary>
+    private readonly string? _separateAccountingRoot;
+
     /// <param name="parentName">The lab's group, e.g. scl27000 (unique per base port, like its namespaces).</param>
     /// <param name="cgroupRoot">Where the cpu hierarchy is mounted (null: found on this machine); for tests.</param>
-    public ZoneCpuGroups(string parentName, string? cgroupRoot = null)
+    /// <param name="accountingRoot">Where a separate cpuacct hierarchy is mounted (null: found on this machine, unless
+    /// <paramref name="cgroupRoot"/> is given); for tests.</param>
+    public ZoneCpuGroups(string parentName, string? cgroupRoot = null, string? accountingRoot = null)
     {
         _parentName = parentName;
         if (cgroupRoot is not null)
         {
             _root = cgroupRoot;
             _v2 = File.Exists(Path.Join(cgroupRoot, "cgroup.controllers"));
+            _separateAccountingRoot = accountingRoot;
         }
         else if (File.Exists(Path.Join(V1Root, "cpu.shares")))
         {
             _root = V1Root;
+            _separateAccountingRoot = accountingRoot
+                ?? (!File.Exists(Path.Join(V1Root, "cpuacct.usage")) && File.Exists(Path.Join(V1AccountingRoot, "cpuacct.usage")) ? V1AccountingRoot : null);
         }
         else if (File.Exists(Path.Join(V2Root, "cgroup.controllers")) && File.ReadAllText(Path.Join(V2Root, "cgroup.controllers")).Split(' ', '\n').Contains("cpu"))
         {
@@ -127,6 +142,11 @@ public sealed class ZoneCpuGroups
 
         var path = BootingPathOf(zone)!;
         Directory.CreateDirectory(path);
+        if (AccountingPathOf(zone) is { } accounting)
+        {
+            Directory.CreateDirectory(accounting);
+        }
+
         // The kernel refuses a weight for an idle group (EINVAL): the weight first, and only while it is not idle.
         var idle = Path.Join(path, "cpu.idle");
         var idleAlready = File.Exists(idle) && File.ReadAllText(idle).Trim() == "1";
@@ -144,15 +164,107 @@ public sealed class ZoneCpuGroups
 
     /// <summary>Moves a process, all its threads, into the zone's booting group; what it starts from then on boots there.</summary>
     /// <returns>False when the groups are not used, the booting group does not exist, or the process has exited.</returns>
-    public bool MoveToBooting(int pid, string zone) =>
-        Available && BootingPathOf(zone) is { } path && Directory.Exists(path) && WritePid(Path.Join(path, "cgroup.procs"), pid);
+    public bool MoveToBooting(int pid, string zone)
+    {
+        if (!Available || BootingPathOf(zone) is not { } path || !Directory.Exists(path) || !WritePid(Path.Join(path, "cgroup.procs"), pid))
+        {
+            return false;
+        }
 
-    /// <summary>Moves a process, all its threads, into a group; what it starts from then on starts there too.</summary>
+        if (AccountingPathOf(zone) is { } accounting && Directory.Exists(accounting))
+        {
+            WritePid(Path.Join(accounting, "cgroup.procs"), pid);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Moves a process, all its threads, into a group; what it starts from then on starts there too. Out of a booting
+    /// group's twin in a separate cpuacct hierarchy as well, back to that hierarchy's root, where the lab's processes
+    /// are (the lab puts none of them anywhere else there), so what it uses from then on is not counted as booting.
+    /// </summary>
     /// <returns>False when the groups are not used, the group does not exist, or the process has exited.</returns>
     public bool Move(int pid, string group)
     {
-        return ProcsFileOf(group) is { } procs && WritePid(procs, pid);
+        if (ProcsFileOf(group) is not { } procs || !WritePid(procs, pid))
+        {
+            return false;
+        }
+
+        if (_separateAccountingRoot is { } accounting)
+        {
+            WritePid(Path.Join(accounting, "cgroup.procs"), pid);
+        }
+
+        return true;
     }
+
+    /// <summary>
+    /// The CPU time every process used while in one of this lab's booting groups, since the groups were made (they are
+    /// kept until the lab goes down, so two readings give what booting took between them): from cpuacct.usage (v1) or
+    /// cpu.stat's usage_usec (v2). Zero before any zone has booted; null where it cannot be counted (the groups are not
+    /// used, or cgroup v1 without a cpuacct controller).
+    /// </summary>
+    public TimeSpan? BootingCpuTime()
+    {
+        if (!Available)
+        {
+            return null;
+        }
+
+        var total = TimeSpan.Zero;
+        if (_v2)
+        {
+            foreach (var group in BootingGroups())
+            {
+                total += UsageOfV2(group);
+            }
+
+            return total;
+        }
+
+        var accountingRoot = _separateAccountingRoot ?? (File.Exists(Path.Join(_root!, "cpuacct.usage")) ? _root : null);
+        if (accountingRoot is null)
+        {
+            return null;
+        }
+
+        foreach (var group in BootingGroupsUnder(accountingRoot))
+        {
+            var usage = Path.Join(group, "cpuacct.usage");
+            if (File.Exists(usage) && long.TryParse(File.ReadAllText(usage).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var nanoseconds))
+            {
+                total += TimeSpan.FromTicks(nanoseconds / 100);
+            }
+        }
+
+        return total;
+    }
+
+    private static TimeSpan UsageOfV2(string group)
+    {
+        var stat = Path.Join(group, "cpu.stat");
+        if (!File.Exists(stat))
+        {
+            return TimeSpan.Zero;
+        }
+
+        foreach (var line in File.ReadLines(stat))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields is ["usage_usec", var value] && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var microseconds))
+            {
+                return TimeSpan.FromMicroseconds(microseconds);
+            }
+        }
+
+        return TimeSpan.Zero;
+    }
+
+    /// <summary>The booting group's twin in a separate cpuacct hierarchy; null when there is none to keep.</summary>
+    private string? AccountingPathOf(string zone) =>
+        _separateAccountingRoot is { } root ? Path.Join(root, BootingGroupOf(zone)) : null;
 
     /// <summary>Moves every process still in the zone's booting group into the zone's group.</summary>
     public void EndBoot(string zone)
@@ -163,7 +275,6 @@ public sealed class ZoneCpuGroups
         }
 
         var procs = Path.Join(path, "cgroup.procs");
-
         foreach (var line in File.ReadAllLines(procs))
         {
             if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -183,14 +294,24 @@ public sealed class ZoneCpuGroups
 
         // Children before their parent (rmdir refuses a group with children); the booting groups beside the parent.
         var all = (Directory.Exists(parent) ? Directory.GetDirectories(parent).Append(parent) : []).Concat(BootingGroups()).ToList();
-        foreach (var group in all)
+        RemoveGroups(all, _root!);
+        if (_separateAccountingRoot is { } accounting)
+        {
+            RemoveGroups(BootingGroupsUnder(accounting), accounting);
+        }
+    }
+
+    /// <summary>Moves the groups' processes to the hierarchy's root, then removes the groups.</summary>
+    private static void RemoveGroups(IReadOnlyList<string> groups, string root)
+    {
+        foreach (var group in groups)
         {
             var procs = Path.Join(group, "cgroup.procs");
             foreach (var pid in File.Exists(procs) ? File.ReadAllLines(procs) : [])
             {
                 try
                 {
-                    File.WriteAllText(Path.Join(_root!, "cgroup.procs"), pid);
+                    File.WriteAllText(Path.Join(root, "cgroup.procs"), pid);
                 }
                 catch (IOException)
                 {
@@ -199,7 +320,7 @@ public sealed class ZoneCpuGroups
             }
         }
 
-        foreach (var group in all)
+        foreach (var group in groups)
         {
             RemoveDirectory(group);
         }
@@ -226,8 +347,10 @@ public sealed class ZoneCpuGroups
     }
 
     /// <summary>The booting groups of this lab that exist (beside the lab's group, one per zone that came back).</summary>
-    private string[] BootingGroups() =>
-        _root is not null && Directory.Exists(_root) ? Directory.GetDirectories(_root, $"{_parentName}-*-booting") : [];
+    private string[] BootingGroups() => _root is not null ? BootingGroupsUnder(_root) : [];
+
+    private string[] BootingGroupsUnder(string root) =>
+        Directory.Exists(root) ? Directory.GetDirectories(root, $"{_parentName}-*-booting") : [];
 
     private static bool WritePid(string procs, int pid)
     {

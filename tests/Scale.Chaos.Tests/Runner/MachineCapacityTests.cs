@@ -133,6 +133,59 @@ public sealed class MachineCapacityTests
         Assert.Matches(@"over the last [23] s", after.Explanation);
     }
 
+    /// <summary>
+    /// A saturated machine where 40 % of the CPU went to instances booting at idle priority: that CPU was there for the
+    /// load, so the failure after the method is the service's, and the verdict says what idle priority took.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_SaturatedButPartlyByIdlePriority_TheFailureAfterTheMethodIsTheServices()
+    {
+        var failing = 0;
+        await using var server = await LoopbackServer.StartAsync(app => app.MapGet("/", () =>
+            Volatile.Read(ref failing) == 1 ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable) : Results.Ok()));
+        var url = server.Url;
+        long idleReadings = 0;
+        // 400 clock ticks (4 s at 100 a second) more at every reading, against the recorded machine's 1,000.
+        await using var target = new RecordingTarget
+        {
+            OnTerminateZone = _ => Volatile.Write(ref failing, 1),
+            IdlePriority = () => TimeSpan.FromSeconds(4 * Interlocked.Increment(ref idleReadings)),
+        };
+        var experiment = Experiment.Parse("capacity-idle.json", (JsonObject)JsonNode.Parse($$"""
+            {
+              "title": "a steady state that is not back after the method",
+              "controls": [ { "name": "steady-load", "provider": { "type": "scale", "func": "load",
+                "arguments": { "url": "{{url}}", "rps": 40, "concurrency": 10, "warmup_seconds": 1, "steady_seconds": 2 } } } ],
+              "steady-state-hypothesis": { "title": "requests succeed", "probes": [
+                { "type": "probe", "name": "success-ratio", "tolerance": { "type": "range", "range": [0.99, 1] },
+                  "provider": { "type": "scale", "func": "success_ratio", "arguments": { "window_seconds": 2 } } } ] },
+              "method": [ { "type": "action", "name": "fault", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "a" } },
+                "pauses": { "after": 4 } } ]
+            }
+            """)!, shortForm: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var result = await new ChaosRunner(target, RecordedMachine(990)).RunAsync(experiment, timeout.Token);
+
+        Assert.False(result.HypothesisHeld);
+        var after = Assert.Single(result.Verdicts, v => v.Line == MachineCapacity.Line && v.Phase == Phase.After);
+        Assert.True(after.Met, after.Explanation);
+        Assert.Contains("59 % of 2 cores busy", after.Measured, StringComparison.Ordinal);
+        Assert.Contains("are the service's", after.Explanation, StringComparison.Ordinal);
+        Assert.Contains("40 % used at idle priority", after.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithIdlePriority_MovesTheIdleTicksOutOfBusy()
+    {
+        var times = new CpuTimes(Busy: 900, Total: 1000).WithIdlePriority(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(new CpuTimes(600, 1000, 300), times);
+        Assert.Equal(0.3, CpuTimes.IdlePriorityShare(new CpuTimes(0, 0), times));
+        // Read a moment apart, the idle time can exceed what busy had: never below zero.
+        Assert.Equal(0, new CpuTimes(100, 1000).WithIdlePriority(TimeSpan.FromSeconds(2)).Busy);
+    }
+
     [Theory]
     [InlineData(995, false, "this machine cannot carry the steady load (40 requests/s)")]
     [InlineData(300, true, "the lines that failed before the method are the service's")]

@@ -10,7 +10,7 @@ namespace Scale.Chaos.Tests.Runner;
 /// promoted; terminating a zone leaves its instances unready for <see cref="ZoneOutage"/>.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-internal sealed class RecordingTarget : IChaosTarget
+internal sealed class RecordingTarget : IChaosTarget, IIdlePriorityCpu
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly object _gate = new();
@@ -20,6 +20,11 @@ internal sealed class RecordingTarget : IChaosTarget
     private TimeSpan _zoneBackAt;
 
     public string Name => "test";
+
+    /// <summary>What the target says it ran at idle priority so far (null: it cannot tell, the machine's CPU is used as read).</summary>
+    public Func<TimeSpan?> IdlePriority { get; init; } = () => null;
+
+    public TimeSpan? IdlePriorityCpuTime() => IdlePriority();
 
     public bool DryRun { get; init; }
 
