@@ -161,8 +161,8 @@ public sealed class LabController : IDisposable
     }
 
     /// <summary>
-    /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs in the
-    /// order a machine's boot would (etcd, Patroni, the exporter, web). Returns without waiting for them to be healthy.
+    /// Brings a zone back after an outage: its link up, its supervisord in its namespace, then its programs, etcd,
+    /// Patroni and the exporter together, then the web instances together. Returns without waiting for them to be healthy.
     /// The web instances start in the zone's booting group, idle toward every other process on the machine
     /// (<see cref="ZoneCpuGroups.EnsureBooting"/>); a watcher moves each into the zone's group once it is ready, and
     /// whatever is left after <see cref="LabOptions.StartTimeout"/>, or when this controller is disposed.
@@ -173,10 +173,12 @@ public sealed class LabController : IDisposable
         var supervisor = ZoneSupervisors[z];
         await Network.SetZoneLinkAsync(z, up: true, cancellationToken);
         await supervisor.StartDaemonAsync(cancellationToken);
-        foreach (var kind in new[] { "etcd", "patroni", "postgres_exporter" })
-        {
-            await supervisor.StartAsync(_layout.InZone(zone).Where(c => c.Kind == kind).Select(c => c.Name), cancellationToken);
-        }
+        // Together, not one after another: `supervisorctl start` returns once a program has run for startsecs (1 s), so
+        // starting them in a machine's boot order cost a second each for nothing (Patroni retries etcd, the exporter
+        // retries PostgreSQL, until they answer). Measured before this: the zone's restore took 7.9-11.4 s from the end of
+        // the hold to "programs started" over 18 zone-outages (the two series on 67bd2a8 and d9aed0d).
+        await Task.WhenAll(_layout.InZone(zone).Where(c => c.Kind is "etcd" or "patroni" or "postgres_exporter").Select(c =>
+            supervisor.StartAsync([c.Name], cancellationToken)));
 
         // Only the instances that are down boot (restoring a zone that was not down starts nothing).
         var states = await supervisor.StatusAsync(cancellationToken);
@@ -192,7 +194,7 @@ public sealed class LabController : IDisposable
         var booting = daemon is not null && CpuGroups.EnsureBooting(zone) && CpuGroups.MoveToBooting(daemon.Value, zone);
         try
         {
-            await supervisor.StartAsync(webs.Select(c => c.Name), cancellationToken);
+            await Task.WhenAll(webs.Select(c => supervisor.StartAsync([c.Name], cancellationToken)));
         }
         finally
         {
