@@ -19,9 +19,11 @@ internal sealed class PostgresConnections : IAsyncDisposable
     /// <param name="db">A key-value connection string or a postgres:// URI, one host or several.</param>
     /// <param name="applicationName">The application_name the server shows, unless the connection string sets one.</param>
     /// <param name="maxPoolSize">Connections per host at most, unless the connection string sets Maximum Pool Size (null: Npgsql's 100).</param>
-    public PostgresConnections(string db, string applicationName, int? maxPoolSize = null)
+    /// <param name="sessionStateFree">True when the caller never leaves state in a session (no SET, temporary table,
+    /// advisory lock or LISTEN), so a pooled connection need not be reset when it is returned (see <see cref="Settings"/>).</param>
+    public PostgresConnections(string db, string applicationName, int? maxPoolSize = null, bool sessionStateFree = false)
     {
-        var builder = Settings(db, applicationName, maxPoolSize);
+        var builder = Settings(db, applicationName, maxPoolSize, sessionStateFree);
         Description = Describe(builder);
         _source = new NpgsqlDataSourceBuilder(builder.ConnectionString).BuildMultiHost();
         Primary = _source.WithTargetSession(TargetSessionAttributes.Primary);
@@ -32,7 +34,7 @@ internal sealed class PostgresConnections : IAsyncDisposable
     /// The connection settings Scale uses for what the user gave: theirs, plus Scale's defaults for the settings they
     /// left out (a setting they wrote is never replaced, even when it equals Npgsql's default).
     /// </summary>
-    internal static NpgsqlConnectionStringBuilder Settings(string db, string applicationName, int? maxPoolSize = null)
+    internal static NpgsqlConnectionStringBuilder Settings(string db, string applicationName, int? maxPoolSize = null, bool sessionStateFree = false)
     {
         var connectionString = ToConnectionString(db);
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -66,6 +68,15 @@ internal sealed class PostgresConnections : IAsyncDisposable
         if (!given.Contains("Max Auto Prepare"))
         {
             builder.MaxAutoPrepare = 20;
+        }
+
+        // A pooled connection is reset when it is used again ("SET SESSION AUTHORIZATION DEFAULT;RESET ALL;CLOSE ALL;
+        // UNLISTEN *;SELECT pg_advisory_unlock_all();DISCARD SEQUENCES;DISCARD TEMP", seven statements parsed by the
+        // server every time): for the web app's reads, one per request, as many as the reads themselves (PostgreSQL's
+        // log on the lab: 322 resets beside 303 reads). A caller that leaves no state in its sessions skips it.
+        if (sessionStateFree && !given.Contains("No Reset On Close"))
+        {
+            builder.NoResetOnClose = true;
         }
 
         if (maxPoolSize is { } pool && !given.Contains("Maximum Pool Size"))

@@ -30,7 +30,8 @@ internal sealed class PostgresScaleReader : IScaleReader
 
     public PostgresScaleReader(string db)
     {
-        _connections = new PostgresConnections(db, "scale-web", DefaultMaxPoolSize);
+        // Reads only: no SET, temporary table, advisory lock or LISTEN is ever left in a session.
+        _connections = new PostgresConnections(db, "scale-web", DefaultMaxPoolSize, sessionStateFree: true);
     }
 
     public Task<string> GetDataVersionAsync(CancellationToken cancellationToken) => ReadAsync(

@@ -89,6 +89,14 @@ public sealed class PostgresStoreTests(PostgresClusterFixture postgres)
     public void Settings_AutoPrepare_ScalesUnlessTheUserWroteOne(string db, int expected) =>
         Assert.Equal(expected, PostgresConnections.Settings(db, "scale-test").MaxAutoPrepare);
 
+    [Theory]
+    [InlineData("Host=db", false, false)]
+    [InlineData("Host=db", true, true)]
+    [InlineData("Host=db;No Reset On Close=false", true, false)]
+    [InlineData("host=db;noresetonclose=true", false, true)]
+    public void Settings_NoResetOnClose_OnlyForCallersWithoutSessionState(string db, bool sessionStateFree, bool expected) =>
+        Assert.Equal(expected, PostgresConnections.Settings(db, "scale-test", sessionStateFree: sessionStateFree).NoResetOnClose);
+
     [Fact]
     public void GivenKeywords_Synonyms_NpgsqlsCanonicalKeywords()
     {
