@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 
@@ -108,6 +109,8 @@ public sealed class FakeClockTests
 
     private static async Task<LoadReport> MeasureAsync(LoadOptions options, Func<long, TimeSpan, TimeSpan> delay, Func<long, HttpStatusCode>? status)
     {
+        // The test host keeps pool threads of its own blocked the whole time: those are not the generator's.
+        var othersBusy = BaselineBusyPoolThreads();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero));
         var start = clock.GetTimestamp();
         using var generator = new LoadGenerator(options, clock, new DelayHandler(clock, start, delay, status ?? (_ => HttpStatusCode.OK)));
@@ -115,18 +118,21 @@ public sealed class FakeClockTests
         while (!run.IsCompleted)
         {
             // Let everything the last millisecond woke up run before time moves on.
-            await Settle();
+            await Settle(othersBusy);
             clock.Advance(TimeSpan.FromMilliseconds(1));
         }
 
         return await run;
     }
 
-    // Continuations the last step woke up run on the thread pool: wait until it has nothing queued and ran nothing but
-    // this loop's own steps, three times in a row (bounded, so a bug cannot hang the test), before time moves on.
-    // Nothing queued alone is not enough: a woken continuation is often picked up at once by an idle thread, and time
-    // moved on while it still ran (seen: a 1 s stall measured as 1.1-1.4 s).
-    private static async Task Settle()
+    // Continuations the last step woke up run on the thread pool: wait until it has nothing queued, ran nothing but
+    // this loop's own steps and has no thread busy besides this loop's, three times in a row (bounded, so a bug cannot
+    // hang the test), before time moves on. Nothing queued alone is not enough: a woken continuation is often picked
+    // up at once by an idle thread, and time moved on while it still ran (seen: a 1 s stall measured as 1.1-1.4 s).
+    // Nothing completed is not enough either: on a machine busy with other work a pool thread can be preempted in the
+    // middle of a continuation, neither queued nor completed, while time moves on (seen under stress-ng on both cores:
+    // the same stall measured as 1.4 s in 1 run of 8, and 1.9 s in a CI run).
+    private static async Task Settle(int othersBusy)
     {
         var quiet = 0;
         var completed = ThreadPool.CompletedWorkItemCount;
@@ -134,9 +140,52 @@ public sealed class FakeClockTests
         {
             await Task.Yield();
             var now = ThreadPool.CompletedWorkItemCount;
-            quiet = ThreadPool.PendingWorkItemCount == 0 && now - completed <= 1 ? quiet + 1 : 0;
+            quiet = ThreadPool.PendingWorkItemCount == 0 && now - completed <= 1 && NoPoolThreadBusyBeyond(othersBusy) ? quiet + 1 : 0;
             completed = now;
         }
+    }
+
+    // A yield wakes a second pool thread to look for work, which counts as busy for the few microseconds it looks:
+    // wait that out (a thread still busy after 5 ms is doing work).
+    private static bool NoPoolThreadBusyBeyond(int othersBusy)
+    {
+        var waited = Stopwatch.StartNew();
+        while (BusyPoolThreads() - OwnPoolThread() > othersBusy)
+        {
+            if (waited.ElapsedMilliseconds >= 5)
+            {
+                return false;
+            }
+
+            Thread.SpinWait(20);
+        }
+
+        return true;
+    }
+
+    // The fewest busy threads, besides this one, seen over 20 ms before the run starts.
+    private static int BaselineBusyPoolThreads()
+    {
+        var fewest = int.MaxValue;
+        var watched = Stopwatch.StartNew();
+        while (watched.ElapsedMilliseconds < 20)
+        {
+            fewest = Math.Min(fewest, BusyPoolThreads() - OwnPoolThread());
+            Thread.SpinWait(20);
+        }
+
+        return fewest;
+    }
+
+    private static int OwnPoolThread() => Thread.CurrentThread.IsThreadPoolThread ? 1 : 0;
+
+    // The pool reports as available its maximum less the threads processing work (which includes one preempted in
+    // the middle of a work item, and one briefly looking for more).
+    private static int BusyPoolThreads()
+    {
+        ThreadPool.GetMaxThreads(out var max, out _);
+        ThreadPool.GetAvailableThreads(out var available, out _);
+        return max - available;
     }
 
     private sealed class DelayHandler(TimeProvider clock, long start, Func<long, TimeSpan, TimeSpan> delay, Func<long, HttpStatusCode> status) : HttpMessageHandler
