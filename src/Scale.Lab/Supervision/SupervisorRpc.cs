@@ -17,6 +17,9 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 
+    // supervisor.xmlrpc.Faults.ALREADY_STARTED
+    private const string AlreadyStarted = "60";
+
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         ConnectCallback = async (_, cancellationToken) =>
@@ -47,6 +50,42 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
     public async Task<IReadOnlyDictionary<string, ProgramState>> AllProcessInfoAsync(CancellationToken cancellationToken) =>
         ParseAllProcessInfo(await CallAsync("supervisor.getAllProcessInfo", cancellationToken));
 
+    /// <summary>
+    /// Starts a program (<c>supervisor.startProcess</c>). Without <paramref name="waitForStartSeconds"/> it returns once
+    /// supervisord has forked it, so the caller knows which CPU group the program was born in; with it, once it has
+    /// run for its <c>startsecs</c>. A program already running is not an error.
+    /// </summary>
+    /// <returns>false when it was already running.</returns>
+    /// <exception cref="SupervisorRpcException">The daemon did not answer, or could not start it (no such program, spawn error ...).</exception>
+    public async Task<bool> StartProcessAsync(string name, bool waitForStartSeconds, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var answer = await CallAsync("supervisor.startProcess", cancellationToken, new XElement("string", name), new XElement("boolean", waitForStartSeconds ? 1 : 0));
+        return ParseStartProcess(answer, name);
+    }
+
+    /// <summary>Reads a <c>supervisor.startProcess</c> answer: true, or the fault ALREADY_STARTED (60), or another fault.</summary>
+    /// <exception cref="SupervisorRpcException">Any other fault, or not an XML-RPC answer.</exception>
+    public static bool ParseStartProcess(string xml, string name)
+    {
+        ArgumentNullException.ThrowIfNull(xml);
+        var document = Parse(xml);
+        if (document.Root?.Element("fault") is { } fault)
+        {
+            var members = Members(fault.Element("value")?.Element("struct"));
+            if (members.GetValueOrDefault("faultCode")?.Value.Trim() == AlreadyStarted)
+            {
+                return false;
+            }
+
+            throw new SupervisorRpcException($"supervisord could not start {name}: {members.GetValueOrDefault("faultString")?.Value ?? fault.Value}");
+        }
+
+        return document.Root?.Element("params") is not null
+            ? true
+            : throw new SupervisorRpcException($"supervisord's answer to starting {name} has neither a result nor a fault");
+    }
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>
@@ -57,16 +96,7 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
     public static IReadOnlyDictionary<string, ProgramState> ParseAllProcessInfo(string xml)
     {
         ArgumentNullException.ThrowIfNull(xml);
-        XDocument document;
-        try
-        {
-            document = XDocument.Parse(xml);
-        }
-        catch (System.Xml.XmlException ex)
-        {
-            throw new SupervisorRpcException($"supervisord answered something else than XML-RPC: {ex.Message}");
-        }
-
+        var document = Parse(xml);
         if (document.Root?.Element("fault") is { } fault)
         {
             var members = Members(fault.Element("value")?.Element("struct"));
@@ -91,14 +121,27 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
         return result;
     }
 
+    private static XDocument Parse(string xml)
+    {
+        try
+        {
+            return XDocument.Parse(xml);
+        }
+        catch (System.Xml.XmlException ex)
+        {
+            throw new SupervisorRpcException($"supervisord answered something else than XML-RPC: {ex.Message}");
+        }
+    }
+
     private static Dictionary<string, XElement> Members(XElement? structure) =>
         (structure?.Elements("member") ?? [])
             .Where(m => m.Element("name") is not null && m.Element("value") is not null)
             .ToDictionary(m => m.Element("name")!.Value, m => m.Element("value")!, StringComparer.Ordinal);
 
-    private async Task<string> CallAsync(string method, CancellationToken cancellationToken)
+    private async Task<string> CallAsync(string method, CancellationToken cancellationToken, params XElement[] arguments)
     {
-        var body = new XDocument(new XDeclaration("1.0", null, null), new XElement("methodCall", new XElement("methodName", method), new XElement("params")));
+        var parameters = new XElement("params", arguments.Select(a => new XElement("param", new XElement("value", a))));
+        var body = new XDocument(new XDeclaration("1.0", null, null), new XElement("methodCall", new XElement("methodName", method), parameters));
         using var content = new StringContent(body.Declaration + body.ToString(SaveOptions.DisableFormatting), Encoding.UTF8, "text/xml");
         try
         {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Scale.Lab.Packages;
 using Scale.Lab.Supervision;
 
 namespace Scale.Lab.Tests.Clients;
@@ -216,6 +217,67 @@ public sealed class SupervisorRpcTests : IDisposable
         using var supervisor = new Supervisor("b", "/lab/b.conf", pidFile, "scl27000-b", new RecordingCommandRunner(), socket: Path.Join(_folder, "none.sock"));
 
         Assert.Empty(await supervisor.StatusAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task StartProcessAsync_ARealSupervisord_ForksAtOnceWithoutWaiting_AndAgainIsNoError()
+    {
+        // supervisord as the lab installs it (the lab's tests would install it too).
+        await new DebianPackages(new SystemCommandRunner(), TextWriter.Null).EnsureAsync(Environment.UserName == "root", CancellationToken.None);
+        var socketPath = Path.Join(_folder, "s.sock");
+        var pidFile = Path.Join(_folder, "s.pid");
+        var config = Path.Join(_folder, "s.conf");
+        // startsecs 30: a start that waited for it would take 30 s.
+        await File.WriteAllTextAsync(config, $"""
+            [unix_http_server]
+            file={socketPath}
+            [supervisord]
+            pidfile={pidFile}
+            logfile={Path.Join(_folder, "s.log")}
+            [rpcinterface:supervisor]
+            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+            [supervisorctl]
+            serverurl=unix://{socketPath}
+            [program:sleeper]
+            command=sleep 600
+            autostart=false
+            startsecs=30
+            """);
+        using var supervisor = new Supervisor("t", config, pidFile, null, new SystemCommandRunner(), socket: socketPath);
+        await supervisor.StartDaemonAsync(CancellationToken.None);
+        try
+        {
+            using var rpc = new SupervisorRpc(socketPath);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(await rpc.StartProcessAsync("sleeper", waitForStartSeconds: false, CancellationToken.None));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the start waited {clock.Elapsed}");
+            var state = (await rpc.AllProcessInfoAsync(CancellationToken.None))["sleeper"];
+            Assert.Equal("STARTING", state.State);
+            Assert.NotNull(state.Pid);
+            Assert.False(await rpc.StartProcessAsync("sleeper", waitForStartSeconds: false, CancellationToken.None));
+            var missing = await Assert.ThrowsAsync<SupervisorRpcException>(() => rpc.StartProcessAsync("nobody", waitForStartSeconds: false, CancellationToken.None));
+            Assert.Contains("could not start nobody: BAD_NAME", missing.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await supervisor.ShutdownAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        }
+    }
+
+    [Theory]
+    [InlineData("<?xml version='1.0'?><methodResponse><params><param><value><boolean>1</boolean></value></param></params></methodResponse>", true)]
+    [InlineData("<?xml version='1.0'?><methodResponse><fault><value><struct><member><name>faultCode</name><value><int>60</int></value></member><member><name>faultString</name><value><string>ALREADY_STARTED: web-a1</string></value></member></struct></value></fault></methodResponse>", false)]
+    public void ParseStartProcess_StartedOrAlreadyStarted(string xml, bool started) =>
+        Assert.Equal(started, SupervisorRpc.ParseStartProcess(xml, "web-a1"));
+
+    [Theory]
+    [InlineData("<?xml version='1.0'?><methodResponse><fault><value><struct><member><name>faultCode</name><value><int>50</int></value></member><member><name>faultString</name><value><string>SPAWN_ERROR: web-a1</string></value></member></struct></value></fault></methodResponse>", "could not start web-a1: SPAWN_ERROR: web-a1")]
+    [InlineData("<html>not RPC</html>", "neither a result nor a fault")]
+    [InlineData("not XML", "something else than XML-RPC")]
+    public void ParseStartProcess_Otherwise_SaysWhat(string xml, string expected)
+    {
+        var error = Assert.Throws<SupervisorRpcException>(() => SupervisorRpc.ParseStartProcess(xml, "web-a1"));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Accepts one connection, reads one HTTP request (headers and its Content-Length body), answers it.</summary>
