@@ -217,8 +217,8 @@ public sealed class S3SourceTests(S3ServerFixture server) : IClassFixture<S3Serv
         var source = new S3Source("s3://bucket", new CorpusSourceOptions
         {
             S3Region = "eu-west-1",
-            S3AccessKey = "k",
-            S3SecretKey = "s",
+            S3AccessKey = S3ServerFixture.AccessKey,
+            S3SecretKey = S3ServerFixture.SecretKey,
             GetEnvironmentVariable = _ => null,
         });
 
