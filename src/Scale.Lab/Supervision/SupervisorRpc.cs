@@ -70,15 +70,9 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(xml);
         var document = Parse(xml);
-        if (document.Root?.Element("fault") is { } fault)
+        if (FaultOf(document) is var (code, text))
         {
-            var members = Members(fault.Element("value")?.Element("struct"));
-            if (members.GetValueOrDefault("faultCode")?.Value.Trim() == AlreadyStarted)
-            {
-                return false;
-            }
-
-            throw new SupervisorRpcException($"supervisord could not start {name}: {members.GetValueOrDefault("faultString")?.Value ?? fault.Value}");
+            return code == AlreadyStarted ? false : throw new SupervisorRpcException($"supervisord could not start {name}: {text}");
         }
 
         return document.Root?.Element("params") is not null
@@ -97,10 +91,9 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(xml);
         var document = Parse(xml);
-        if (document.Root?.Element("fault") is { } fault)
+        if (FaultOf(document) is var (_, text))
         {
-            var members = Members(fault.Element("value")?.Element("struct"));
-            throw new SupervisorRpcException($"supervisord answered a fault: {members.GetValueOrDefault("faultString")?.Value ?? fault.Value}");
+            throw new SupervisorRpcException($"supervisord answered a fault: {text}");
         }
 
         var array = document.Root?.Element("params")?.Element("param")?.Element("value")?.Element("array")?.Element("data")
@@ -131,6 +124,18 @@ public sealed class SupervisorRpc(string socketPath) : IDisposable
         {
             throw new SupervisorRpcException($"supervisord answered something else than XML-RPC: {ex.Message}");
         }
+    }
+
+    /// <summary>An XML-RPC fault's code and string (the whole fault's text when it has no faultString), or null.</summary>
+    private static (string? Code, string Text)? FaultOf(XDocument document)
+    {
+        if (document.Root?.Element("fault") is not { } fault)
+        {
+            return null;
+        }
+
+        var members = Members(fault.Element("value")?.Element("struct"));
+        return (members.GetValueOrDefault("faultCode")?.Value.Trim(), members.GetValueOrDefault("faultString")?.Value ?? fault.Value);
     }
 
     private static Dictionary<string, XElement> Members(XElement? structure) =>
