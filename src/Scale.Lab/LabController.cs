@@ -500,7 +500,7 @@ public sealed class LabController : IDisposable
     {
         try
         {
-            return (await _haproxy.ServersAsync(cancellationToken)).Count(s => s.Backend == "scale-web" && s.Status == "UP");
+            return (await _haproxy.ServersAsync(cancellationToken)).Count(s => s.Backend == "scale-web" && !s.Backup && s.Status == "UP");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {

@@ -67,6 +67,19 @@ public sealed class LabLayout
 
     public IEnumerable<LabComponent> Web => Components.Where(c => c.Kind == "web");
 
+    /// <summary>
+    /// What HAProxy's backup entry of a web instance adds to its name (web-a1-fallback): each instance is in the web
+    /// backend twice, the backup taking traffic only when every active server is down (see LabFiles.Haproxy).
+    /// </summary>
+    public const string FallbackSuffix = "-fallback";
+
+    /// <summary>The web instance a server of HAProxy's web backend is (its name, backup entry or not).</summary>
+    public static string InstanceOfServer(string serverName)
+    {
+        ArgumentNullException.ThrowIfNull(serverName);
+        return serverName.EndsWith(FallbackSuffix, StringComparison.Ordinal) ? serverName[..^FallbackSuffix.Length] : serverName;
+    }
+
     public int WebPort { get; }
 
     public int StatsPort { get; }

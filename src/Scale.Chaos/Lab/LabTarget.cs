@@ -384,11 +384,12 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
         return new FaultReport("stop_stress", hit, hit.Count == 0 ? "no stress was running" : string.Join("; ", details)) { Measurements = measurements };
     }
 
-    /// <summary>Requests HAProxy has sent to each web instance so far (its stot counter).</summary>
+    /// <summary>Requests HAProxy has sent to each web instance so far (its stot counter, as an active server and as a backup).</summary>
     public async Task<IReadOnlyDictionary<string, long>> RequestsByInstanceAsync(CancellationToken cancellationToken) =>
         (await new HaproxyStats(_http, _layout.StatsPort).ServersAsync(cancellationToken))
             .Where(s => s.Backend == "scale-web")
-            .ToDictionary(s => s.Name, s => s.TotalSessions, StringComparer.Ordinal);
+            .GroupBy(s => LabLayout.InstanceOfServer(s.Name), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(s => s.TotalSessions), StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {

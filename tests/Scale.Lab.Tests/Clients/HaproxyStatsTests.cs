@@ -40,6 +40,32 @@ public sealed class HaproxyStatsTests
     }
 
     [Fact]
+    public void Parse_BckColumnOne_IsABackupServer()
+    {
+        // web-b1's line with its bck column (the 21st) set, as HAProxy writes it for a `backup` server.
+        var lines = RecordedCsv.Split('\n');
+        var bck = Array.IndexOf(lines[0].TrimStart('#', ' ').Split(','), "bck");
+        var withBackup = string.Join('\n', lines.Select(l =>
+        {
+            var fields = l.Split(',');
+            if (fields.Length > 1 && fields[1] == "web-b1")
+            {
+                fields[bck] = "1";
+            }
+
+            return string.Join(',', fields);
+        }));
+
+        var servers = HaproxyStats.Parse(withBackup);
+
+        Assert.Equal(20, bck);
+        Assert.True(servers.Single(s => s.Name == "web-b1").Backup);
+        Assert.Equal(["web-b1"], servers.Where(s => s.Backup).Select(s => s.Name));
+        Assert.Equal(LabLayout.InstanceOfServer("web-b1" + LabLayout.FallbackSuffix), LabLayout.InstanceOfServer("web-b1"));
+        Assert.Equal("web-b1", LabLayout.InstanceOfServer("web-b1"));
+    }
+
+    [Fact]
     public void Parse_ColumnsReordered_SameServers()
     {
         // Every line's columns reversed (the header's too): the columns are found by name, not position.
