@@ -29,6 +29,7 @@ public sealed class LabController : IDisposable
     private readonly PatroniClient _patroni;
     private readonly HaproxyStats _haproxy;
     private readonly List<Task> _bootWatchers = [];
+    private readonly List<IdleBoot> _idleBoots = [];
     private readonly CancellationTokenSource _disposing = new();
 
     public LabController(LabOptions options, TextWriter log, ICommandRunner? commands = null)
@@ -224,6 +225,21 @@ public sealed class LabController : IDisposable
         }
     }
 
+    /// <summary>
+    /// The web instances that booted at idle priority after their zone came back (<see cref="StartZoneAsync"/>), each
+    /// with how long it took to be ready and how its threads ran meanwhile, oldest first.
+    /// </summary>
+    public IReadOnlyList<IdleBoot> IdleBoots
+    {
+        get
+        {
+            lock (_idleBoots)
+            {
+                return [.. _idleBoots];
+            }
+        }
+    }
+
     private async Task JoinZoneWhenReadyAsync(string zone, IReadOnlyList<LabComponent> webs, CancellationToken cancellationToken)
     {
         var supervisor = ZoneSupervisors[_layout.Network.ZoneIndex(zone)];
@@ -238,6 +254,15 @@ public sealed class LabController : IDisposable
                 {
                     if ((await ProbeAsync(web, cancellationToken)).Healthy && states.TryGetValue(web.Name, out var state) && state.Pid is { } pid)
                     {
+                        // Read before it leaves the idle group: what it ran and waited for there.
+                        if (SchedStat.Read(pid) is { } schedule)
+                        {
+                            lock (_idleBoots)
+                            {
+                                _idleBoots.Add(new IdleBoot(web.Name, Stopwatch.GetElapsedTime(started), schedule));
+                            }
+                        }
+
                         // A restarted instance was born in the zone's group already: moving it again is harmless.
                         CpuGroups.Move(pid, zone);
                         waiting.Remove(web);

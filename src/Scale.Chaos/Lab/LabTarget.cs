@@ -59,6 +59,10 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
     /// <summary>What a returning zone's web instances used while they booted in the lab's idle CPU groups.</summary>
     public TimeSpan? IdlePriorityCpuTime() => _controller.CpuGroups.BootingCpuTime();
 
+    /// <summary>A returning zone's web instances, as each became ready and left the idle group (<see cref="LabController.IdleBoots"/>).</summary>
+    public IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() =>
+        [.. _controller.IdleBoots.Select(b => new IdlePriorityBoot(b.Instance, b.Booting, b.Schedule.Running, b.Schedule.Waiting))];
+
     /// <summary>The scale program (.dll) batch runs start.</summary>
     public string ScaleProgram { get; }
 

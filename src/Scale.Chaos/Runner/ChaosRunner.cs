@@ -456,6 +456,11 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
             // A method probe may be judged against a steady-state line's value before the method ("compare-with").
             var reference = activity.Raw["compare-with"]?.GetValue<string>() is { } line ? context.Before.GetValueOrDefault(line) : null;
             var verdict = succeeded ? tolerance.Check(entry.Output, reference) : new ToleranceVerdict(false, entry.Error!);
+            if (!verdict.Met && entry.Note is { } note)
+            {
+                verdict = verdict with { Explanation = $"{verdict.Explanation}; {note}" };
+            }
+
             json["tolerance_met"] = verdict.Met;
             lock (verdicts)
             {
@@ -490,14 +495,15 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
         var clock = Stopwatch.StartNew();
         try
         {
+            var call = new FunctionCall(context, activity.Provider.Arguments, phase, window);
             var output = activity.Provider.Type switch
             {
-                "scale" => await Functions.InvokeAsync(activity.Provider.Function, new FunctionCall(context, activity.Provider.Arguments, phase, window), cancellationToken),
+                "scale" => await Functions.InvokeAsync(activity.Provider.Function, call, cancellationToken),
                 "http" => await ExternalProviders.HttpAsync(activity.Provider, cancellationToken),
                 "process" => await ExternalProviders.ProcessAsync(activity.Provider, cancellationToken),
                 _ => throw new ChaosException($"unknown provider type {activity.Provider.Type}"),
             };
-            return new ActivityRun(started, clock.Elapsed, output, null);
+            return new ActivityRun(started, clock.Elapsed, output, null) { Note = call.Note };
         }
         catch (ChaosException ex)
         {
@@ -592,6 +598,9 @@ public sealed class ChaosRunner(IChaosTarget target, ChaosRunOptions options)
 
     private sealed record ActivityRun(DateTimeOffset Start, TimeSpan Duration, JsonNode? Output, string? Error)
     {
+        /// <summary>The function's note (<see cref="FunctionCall.Note"/>), added to a failed line's explanation.</summary>
+        public string? Note { get; init; }
+
         public JsonObject ToJson(Activity activity)
         {
             var json = new JsonObject

@@ -12,6 +12,9 @@ namespace Scale.Chaos.Runner;
 /// <summary>A Scale function's call: its arguments, the phase it runs in and, during the method, the window to use.</summary>
 public sealed record FunctionCall(RunContext Context, JsonObject Arguments, Phase Phase, double? WindowOverride = null)
 {
+    /// <summary>What the function adds to the line's explanation should its tolerance fail (what the figure measured besides the service).</summary>
+    public string? Note { get; set; }
+
     public string? Text(string name) => Arguments[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : Arguments[name]?.ToJsonString();
 
     public double Number(string name, double? fallback = null) =>
@@ -204,6 +207,8 @@ public static class Functions
             return last.Count == 0 ? "" : $" (last ready: {string.Join(", ", last)})";
         }
 
+        public bool WaitedFor(string instance) => _waitedFor.Contains(instance);
+
         /// <summary>" (not ready: pg-a: starting)", from the last look; empty when every instance was ready.</summary>
         public string NotReady()
         {
@@ -226,6 +231,8 @@ public static class Functions
         var from = context.LastFaultAt ?? context.Now;
         var previousPrimary = context.State.TryGetValue("primary_before_fault", out var p) ? p as string : null;
         var readiness = condition == "all_ready" ? new ReadinessWatch() : null;
+        var idle = readiness is not null ? context.Target as IIdlePriorityCpu : null;
+        var bootsBefore = idle?.IdlePriorityBoots().Count ?? 0;
         while (true)
         {
             var met = condition switch
@@ -240,7 +247,9 @@ public static class Functions
             var elapsed = context.Now - from;
             if (met)
             {
-                context.Event("recovery", string.Create(Invariant, $"{Describe(condition, call)} {elapsed:0.0} s after the fault{readiness?.LastReady()}"));
+                var boots = idle is null ? [] : idle.IdlePriorityBoots().Skip(bootsBefore).Where(b => readiness!.WaitedFor(b.Instance)).ToList();
+                context.Event("recovery", string.Create(Invariant, $"{Describe(condition, call)} {elapsed:0.0} s after the fault{readiness?.LastReady()}{BootsAtIdlePriority(boots)}"));
+                call.Note = IdleBootNote(boots);
                 return Math.Round(elapsed, 1);
             }
 
@@ -262,6 +271,31 @@ public static class Functions
             "alert_firing" => $"{call.Text("alert")} firing",
             _ => condition,
         };
+    }
+
+    /// <summary>"; booted at idle priority: web-c2 ready after 58.1 s, 6.1 s on a CPU and 40.3 s waiting for one"; empty without boots.</summary>
+    private static string BootsAtIdlePriority(List<IdlePriorityBoot> boots) =>
+        boots.Count == 0 ? "" : "; booted at idle priority: " + string.Join(", ", boots.Select(Describe));
+
+    private static string Describe(IdlePriorityBoot boot) =>
+        string.Create(Invariant, $"{boot.Instance} ready after {boot.Booting.TotalSeconds:0.0} s, {boot.Running.TotalSeconds:0.0} s on a CPU and {boot.Waiting.TotalSeconds:0.0} s waiting for one");
+
+    /// <summary>
+    /// Whether the instances a readiness wait waited for were short of CPU while they booted at idle priority, for the
+    /// line's explanation should it fail: idle priority yields to every other task, so an instance that waited for a
+    /// CPU longer than it ran took as long as the machine's spare CPU allowed. Null without such boots.
+    /// </summary>
+    internal static string? IdleBootNote(IReadOnlyList<IdlePriorityBoot> boots)
+    {
+        if (boots.Count == 0)
+        {
+            return null;
+        }
+
+        var starved = boots.Where(b => b.Starved).ToList();
+        return starved.Count > 0
+            ? $"the instances booting at idle priority waited for a CPU longer than they ran ({string.Join(", ", starved.Select(Describe))}): idle priority yields to all other work, so this time measures the CPU this machine had left beside the load, not the service (a zone of its own machines would not wait)"
+            : $"the instances booting at idle priority were not short of CPU ({string.Join(", ", boots.Select(Describe))}): the time is the service's";
     }
 
     private static Uri PrometheusUrl(FunctionCall call)

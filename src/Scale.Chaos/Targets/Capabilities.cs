@@ -74,6 +74,19 @@ public interface IIdlePriorityCpu
 {
     /// <summary>CPU time used at idle priority so far (only differences between readings count); null when it cannot be known.</summary>
     TimeSpan? IdlePriorityCpuTime();
+
+    /// <summary>The instances that booted at idle priority so far, oldest first (a readiness wait reports the ones it waited for).</summary>
+    IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() => [];
+}
+
+/// <summary>
+/// An instance that booted at idle priority: how long until it was ready, and its threads' time on a CPU and runnable
+/// but waiting for one meanwhile (threads run in parallel, so either can exceed the boot's duration).
+/// </summary>
+public sealed record IdlePriorityBoot(string Instance, TimeSpan Booting, TimeSpan Running, TimeSpan Waiting)
+{
+    /// <summary>Waiting for a CPU longer than running on one: the boot's length was set by the CPU the machine had left.</summary>
+    public bool Starved => Waiting > Running;
 }
 
 /// <summary>A target that makes timeline events on its own (an instance started again after a hold-down).</summary>

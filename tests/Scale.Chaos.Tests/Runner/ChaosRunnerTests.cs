@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Scale.Chaos.Experiments;
 using Scale.Chaos.Report;
 using Scale.Chaos.Runner;
+using Scale.Chaos.Targets;
 using Scale.Testing;
 
 namespace Scale.Chaos.Tests.Runner;
@@ -162,6 +164,70 @@ public sealed class ChaosRunnerTests
         // It names what it waited for (zone b's instances) and when each was ready, not the instances that never left.
         Assert.Matches(@"^all web and database instances ready \d+\.\d s after the fault \(last ready: (pg-b|web-b1) \d+\.\d s, (web-b1|pg-b) \d+\.\d s\)$", recovery.Text);
         Assert.True(result.Journal["extensions"]![0]!["hypothesis_held"]!.GetValue<bool>());
+    }
+
+    [Theory]
+    [InlineData(0.9, 0.2, true)]
+    [InlineData(0.1, 0.6, false)]
+    public async Task RunAsync_ReadinessLineFailsAfterAnIdlePriorityBoot_ExplanationSaysWhetherTheBootWaitedForACpu(double waiting, double running, bool starved)
+    {
+        // The first look (when the wait begins) sees no boot; later ones see zone b's instance and one of another wait's.
+        var looks = 0;
+        IdlePriorityBoot[] boots =
+        [
+            new("web-a1", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(50)),
+            new("web-b1", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(running), TimeSpan.FromSeconds(waiting)),
+        ];
+        await using var target = new RecordingTarget
+        {
+            ZoneOutage = TimeSpan.FromSeconds(1),
+            Boots = () => Interlocked.Increment(ref looks) == 1 ? boots[..1] : boots,
+        };
+
+        var result = await RunAsync("""
+            {
+              "title": "t",
+              "method": [
+                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
+                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 0.5] },
+                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
+            }
+            """, target);
+
+        var verdict = Assert.Single(result.Verdicts);
+        Assert.False(verdict.Met);
+        var boot = string.Create(CultureInfo.InvariantCulture, $"web-b1 ready after 1.0 s, {running:0.0} s on a CPU and {waiting:0.0} s waiting for one");
+        var recovery = Assert.Single(result.Timeline, e => e.Kind == "recovery");
+        Assert.EndsWith($"; booted at idle priority: {boot}", recovery.Text, StringComparison.Ordinal);
+        Assert.StartsWith(verdict.Measured + " outside [0, 0.5]; ", verdict.Explanation, StringComparison.Ordinal);
+        Assert.Contains(boot, verdict.Explanation, StringComparison.Ordinal);
+        Assert.DoesNotContain("web-a1", verdict.Explanation, StringComparison.Ordinal);
+        Assert.Equal(starved, verdict.Explanation.Contains("measures the CPU this machine had left", StringComparison.Ordinal));
+        Assert.Equal(!starved, verdict.Explanation.EndsWith("the time is the service's", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunAsync_ReadinessLineHoldsAfterAnIdlePriorityBoot_NoNoteInItsExplanation()
+    {
+        await using var target = new RecordingTarget
+        {
+            ZoneOutage = TimeSpan.FromSeconds(1),
+            Boots = () => [new("web-b1", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.1), TimeSpan.FromSeconds(0.9))],
+        };
+
+        var result = await RunAsync("""
+            {
+              "title": "t",
+              "method": [
+                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
+                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 10] },
+                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
+            }
+            """, target);
+
+        var verdict = Assert.Single(result.Verdicts);
+        Assert.True(verdict.Met);
+        Assert.Equal(verdict.Measured + " in [0, 10]", verdict.Explanation);
     }
 
     [Fact]

@@ -26,6 +26,11 @@ internal sealed class RecordingTarget : IChaosTarget, IIdlePriorityCpu
 
     public TimeSpan? IdlePriorityCpuTime() => IdlePriority();
 
+    /// <summary>The instances the target says booted at idle priority so far (asked at each look of a readiness wait).</summary>
+    public Func<IReadOnlyList<IdlePriorityBoot>> Boots { get; init; } = () => [];
+
+    public IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() => Boots();
+
     public bool DryRun { get; init; }
 
     public Uri? ServiceUrl { get; init; }
