@@ -30,6 +30,7 @@ public sealed class LabController : IDisposable
     private readonly HaproxyStats _haproxy;
     private readonly List<Task> _bootWatchers = [];
     private readonly List<IdleBoot> _idleBoots = [];
+    private readonly HashSet<string> _booting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
 
     public LabController(LabOptions options, TextWriter log, ICommandRunner? commands = null)
@@ -218,6 +219,11 @@ public sealed class LabController : IDisposable
 
         if (booting)
         {
+            lock (_idleBoots)
+            {
+                _booting.UnionWith(webs.Select(w => w.Name));
+            }
+
             lock (_bootWatchers)
             {
                 _bootWatchers.Add(JoinZoneWhenReadyAsync(zone, webs, _disposing.Token));
@@ -240,6 +246,18 @@ public sealed class LabController : IDisposable
         }
     }
 
+    /// <summary>The web instances booting at idle priority now: each is in <see cref="IdleBoots"/> once it has left the idle group.</summary>
+    public IReadOnlyCollection<string> BootingInstances
+    {
+        get
+        {
+            lock (_idleBoots)
+            {
+                return [.. _booting];
+            }
+        }
+    }
+
     private async Task JoinZoneWhenReadyAsync(string zone, IReadOnlyList<LabComponent> webs, CancellationToken cancellationToken)
     {
         var supervisor = ZoneSupervisors[_layout.Network.ZoneIndex(zone)];
@@ -255,12 +273,15 @@ public sealed class LabController : IDisposable
                     if ((await ProbeAsync(web, cancellationToken)).Healthy && states.TryGetValue(web.Name, out var state) && state.Pid is { } pid)
                     {
                         // Read before it leaves the idle group: what it ran and waited for there.
-                        if (SchedStat.Read(pid) is { } schedule)
+                        var schedule = SchedStat.Read(pid);
+                        lock (_idleBoots)
                         {
-                            lock (_idleBoots)
+                            if (schedule is { } read)
                             {
-                                _idleBoots.Add(new IdleBoot(web.Name, Stopwatch.GetElapsedTime(started), schedule));
+                                _idleBoots.Add(new IdleBoot(web.Name, Stopwatch.GetElapsedTime(started), read));
                             }
+
+                            _booting.Remove(web.Name);
                         }
 
                         // A restarted instance was born in the zone's group already: moving it again is harmless.
@@ -278,6 +299,11 @@ public sealed class LabController : IDisposable
         }
         finally
         {
+            lock (_idleBoots)
+            {
+                _booting.ExceptWith(waiting.Select(w => w.Name));
+            }
+
             try
             {
                 CpuGroups.EndBoot(zone);

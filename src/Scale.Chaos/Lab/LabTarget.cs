@@ -63,6 +63,8 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
     public IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() =>
         [.. _controller.IdleBoots.Select(b => new IdlePriorityBoot(b.Instance, b.Booting, b.Schedule.Running, b.Schedule.Waiting))];
 
+    public IReadOnlyCollection<string> IdlePriorityBooting() => _controller.BootingInstances;
+
     /// <summary>The scale program (.dll) batch runs start.</summary>
     public string ScaleProgram { get; }
 

@@ -247,6 +247,12 @@ public static class Functions
             var elapsed = context.Now - from;
             if (met)
             {
+                // The target reads a booting instance when it sees it ready, which can be a moment after this wait did.
+                for (var settle = 0; idle is not null && settle < 20 && idle.IdlePriorityBooting().Any(readiness!.WaitedFor); settle++)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), context.Options.Time, cancellationToken);
+                }
+
                 var boots = idle is null ? [] : idle.IdlePriorityBoots().Skip(bootsBefore).Where(b => readiness!.WaitedFor(b.Instance)).ToList();
                 context.Event("recovery", string.Create(Invariant, $"{Describe(condition, call)} {elapsed:0.0} s after the fault{readiness?.LastReady()}{BootsAtIdlePriority(boots)}"));
                 call.Note = IdleBootNote(boots);

@@ -77,6 +77,9 @@ public interface IIdlePriorityCpu
 
     /// <summary>The instances that booted at idle priority so far, oldest first (a readiness wait reports the ones it waited for).</summary>
     IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() => [];
+
+    /// <summary>The instances booting at idle priority now, not yet in <see cref="IdlePriorityBoots"/> (a readiness wait may see one ready a moment before the target has read it).</summary>
+    IReadOnlyCollection<string> IdlePriorityBooting() => [];
 }
 
 /// <summary>

@@ -207,6 +207,33 @@ public sealed class ChaosRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_BootReadAMomentAfterTheWaitSawItReady_StillReported()
+    {
+        // Zone b is back after 1 s; the target reads its instance's boot only at 1.6 s, booting until then.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var recordedAt = TimeSpan.FromSeconds(1.6);
+        await using var target = new RecordingTarget
+        {
+            ZoneOutage = TimeSpan.FromSeconds(1),
+            Booting = () => clock.Elapsed < recordedAt ? ["web-b1"] : [],
+            Boots = () => clock.Elapsed < recordedAt ? [] : [new("web-b1", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(0.7))],
+        };
+
+        var result = await RunAsync("""
+            {
+              "title": "t",
+              "method": [
+                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
+                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 10] },
+                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
+            }
+            """, target);
+
+        var recovery = Assert.Single(result.Timeline, e => e.Kind == "recovery");
+        Assert.EndsWith("; booted at idle priority: web-b1 ready after 1.0 s, 0.2 s on a CPU and 0.7 s waiting for one", recovery.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_ReadinessLineHoldsAfterAnIdlePriorityBoot_NoNoteInItsExplanation()
     {
         await using var target = new RecordingTarget

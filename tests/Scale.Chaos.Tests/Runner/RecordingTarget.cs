@@ -31,6 +31,11 @@ internal sealed class RecordingTarget : IChaosTarget, IIdlePriorityCpu
 
     public IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() => Boots();
 
+    /// <summary>The instances the target says are booting at idle priority now.</summary>
+    public Func<IReadOnlyCollection<string>> Booting { get; init; } = () => [];
+
+    public IReadOnlyCollection<string> IdlePriorityBooting() => Booting();
+
     public bool DryRun { get; init; }
 
     public Uri? ServiceUrl { get; init; }
