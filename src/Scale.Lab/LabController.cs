@@ -29,8 +29,6 @@ public sealed class LabController : IDisposable
     private readonly PatroniClient _patroni;
     private readonly HaproxyStats _haproxy;
     private readonly List<Task> _bootWatchers = [];
-    private readonly List<IdleBoot> _idleBoots = [];
-    private readonly HashSet<string> _booting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
 
     public LabController(LabOptions options, TextWriter log, ICommandRunner? commands = null)
@@ -219,11 +217,7 @@ public sealed class LabController : IDisposable
 
         if (booting)
         {
-            lock (_idleBoots)
-            {
-                _booting.UnionWith(webs.Select(w => w.Name));
-            }
-
+            IdleBoots.Started(webs.Select(w => w.Name));
             lock (_bootWatchers)
             {
                 _bootWatchers.Add(JoinZoneWhenReadyAsync(zone, webs, _disposing.Token));
@@ -232,31 +226,10 @@ public sealed class LabController : IDisposable
     }
 
     /// <summary>
-    /// The web instances that booted at idle priority after their zone came back (<see cref="StartZoneAsync"/>), each
-    /// with how long it took to be ready and how its threads ran meanwhile, oldest first.
+    /// The web instances that boot at idle priority after their zone came back (<see cref="StartZoneAsync"/>): those
+    /// booting now, and each one's time to ready and how its threads ran meanwhile.
     /// </summary>
-    public IReadOnlyList<IdleBoot> IdleBoots
-    {
-        get
-        {
-            lock (_idleBoots)
-            {
-                return [.. _idleBoots];
-            }
-        }
-    }
-
-    /// <summary>The web instances booting at idle priority now: each is in <see cref="IdleBoots"/> once it has left the idle group.</summary>
-    public IReadOnlyCollection<string> BootingInstances
-    {
-        get
-        {
-            lock (_idleBoots)
-            {
-                return [.. _booting];
-            }
-        }
-    }
+    public IdleBootLedger IdleBoots { get; } = new();
 
     private async Task JoinZoneWhenReadyAsync(string zone, IReadOnlyList<LabComponent> webs, CancellationToken cancellationToken)
     {
@@ -273,16 +246,7 @@ public sealed class LabController : IDisposable
                     if ((await ProbeAsync(web, cancellationToken)).Healthy && states.TryGetValue(web.Name, out var state) && state.Pid is { } pid)
                     {
                         // Read before it leaves the idle group: what it ran and waited for there.
-                        var schedule = SchedStat.Read(pid);
-                        lock (_idleBoots)
-                        {
-                            if (schedule is { } read)
-                            {
-                                _idleBoots.Add(new IdleBoot(web.Name, Stopwatch.GetElapsedTime(started), read));
-                            }
-
-                            _booting.Remove(web.Name);
-                        }
+                        IdleBoots.Ready(web.Name, Stopwatch.GetElapsedTime(started), SchedStat.Read(pid));
 
                         // A restarted instance was born in the zone's group already: moving it again is harmless.
                         CpuGroups.Move(pid, zone);
@@ -299,11 +263,7 @@ public sealed class LabController : IDisposable
         }
         finally
         {
-            lock (_idleBoots)
-            {
-                _booting.ExceptWith(waiting.Select(w => w.Name));
-            }
-
+            IdleBoots.Abandoned(waiting.Select(w => w.Name));
             try
             {
                 CpuGroups.EndBoot(zone);

@@ -61,9 +61,9 @@ public sealed class LabTarget : IChaosTarget, IZoneFaults, INetworkFaults, ICpuF
 
     /// <summary>A returning zone's web instances, as each became ready and left the idle group (<see cref="LabController.IdleBoots"/>).</summary>
     public IReadOnlyList<IdlePriorityBoot> IdlePriorityBoots() =>
-        [.. _controller.IdleBoots.Select(b => new IdlePriorityBoot(b.Instance, b.Booting, b.Schedule.Running, b.Schedule.Waiting))];
+        [.. _controller.IdleBoots.Boots.Select(b => new IdlePriorityBoot(b.Instance, b.Booting, b.Schedule.Running, b.Schedule.Waiting))];
 
-    public IReadOnlyCollection<string> IdlePriorityBooting() => _controller.BootingInstances;
+    public IReadOnlyCollection<string> IdlePriorityBooting() => _controller.IdleBoots.Booting;
 
     /// <summary>The scale program (.dll) batch runs start.</summary>
     public string ScaleProgram { get; }

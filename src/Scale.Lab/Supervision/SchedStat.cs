@@ -67,3 +67,69 @@ public static class SchedStat
 
 /// <summary>A web instance that booted at idle priority: how long until it was ready, and how its threads ran meanwhile.</summary>
 public sealed record IdleBoot(string Instance, TimeSpan Booting, CpuSchedule Schedule);
+
+/// <summary>
+/// The web instances of returning zones that boot at idle priority: those booting now, and each one's boot once it is
+/// ready (read from the scheduler before it leaves the idle group). Safe to use from the boot watchers and the readers.
+/// </summary>
+public sealed class IdleBootLedger
+{
+    private readonly object _gate = new();
+    private readonly List<IdleBoot> _boots = [];
+    private readonly HashSet<string> _booting = new(StringComparer.Ordinal);
+
+    /// <summary>The boots so far, oldest first.</summary>
+    public IReadOnlyList<IdleBoot> Boots
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _boots];
+            }
+        }
+    }
+
+    /// <summary>The instances booting now, not yet in <see cref="Boots"/>.</summary>
+    public IReadOnlyCollection<string> Booting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _booting];
+            }
+        }
+    }
+
+    public void Started(IEnumerable<string> instances)
+    {
+        lock (_gate)
+        {
+            _booting.UnionWith(instances);
+        }
+    }
+
+    /// <summary>The instance is ready: its boot is recorded (when its threads could be read) and it no longer boots.</summary>
+    public void Ready(string instance, TimeSpan booting, CpuSchedule? schedule)
+    {
+        lock (_gate)
+        {
+            if (schedule is { } read)
+            {
+                _boots.Add(new IdleBoot(instance, booting, read));
+            }
+
+            _booting.Remove(instance);
+        }
+    }
+
+    /// <summary>The watch ended (the lab went down, or the instances never became ready in time): they no longer boot here.</summary>
+    public void Abandoned(IEnumerable<string> instances)
+    {
+        lock (_gate)
+        {
+            _booting.ExceptWith(instances);
+        }
+    }
+}

@@ -58,6 +58,24 @@ public sealed class SchedStatTests : IDisposable
         Assert.True(schedule.Value.Waiting >= TimeSpan.Zero);
     }
 
+    [Fact]
+    public void Ledger_BootingUntilReadyOrAbandoned_BootsRecordedInOrder()
+    {
+        var ledger = new IdleBootLedger();
+        ledger.Started(["web-a1", "web-a2"]);
+        ledger.Started(["web-b1"]);
+        Assert.Equal(["web-a1", "web-a2", "web-b1"], ledger.Booting.Order(StringComparer.Ordinal));
+
+        var schedule = new CpuSchedule(TimeSpan.FromSeconds(8.4), TimeSpan.FromSeconds(95.1));
+        ledger.Ready("web-a2", TimeSpan.FromSeconds(47.3), schedule);
+        // An instance whose threads could not be read (it exited meanwhile) is ready, with no boot to show.
+        ledger.Ready("web-a1", TimeSpan.FromSeconds(48.3), null);
+        ledger.Abandoned(["web-b1"]);
+
+        Assert.Empty(ledger.Booting);
+        Assert.Equal([new IdleBoot("web-a2", TimeSpan.FromSeconds(47.3), schedule)], ledger.Boots);
+    }
+
     private void WriteThread(int pid, int tid, string schedstat)
     {
         var folder = Path.Join(_proc.Path, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "task", tid.ToString(System.Globalization.CultureInfo.InvariantCulture));
