@@ -139,7 +139,7 @@ public sealed class HaproxyFallbackTests : IDisposable
             {
                 layout = new LabLayout(new LabOptions { Directory = folder, ScaleProgram = "/opt/scale/scale.dll", WebPerZone = 2, BasePort = 41000 + (Random.Shared.Next(150) * 100) });
             }
-            while (!new[] { layout.WebPort, layout.StatsPort, layout.PrimaryPort, layout.ReplicasPort }.All(PortFree) && ++attempt < 20);
+            while (!new[] { layout.WebPort, layout.StatsPort, layout.PrimaryPort, layout.ReplicasPort }.All(Tools.PortIsFree) && ++attempt < 20);
 
             var programs = new LabPrograms("/usr/bin/dotnet", "/opt/scale/scale.dll", "/usr/bin/etcd", "/usr/bin/patroni", "/usr/lib/postgresql/15/bin",
                 "/usr/bin/prometheus-postgres-exporter", haproxyPath, "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager");
@@ -202,20 +202,6 @@ public sealed class HaproxyFallbackTests : IDisposable
             foreach (var listener in _instances.Values)
             {
                 listener.Close();
-            }
-        }
-
-        private static bool PortFree(int port)
-        {
-            try
-            {
-                using var probe = new TcpListener(IPAddress.Loopback, port);
-                probe.Start();
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
             }
         }
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Scale.Testing.Postgres;
 using Xunit.Abstractions;
 
@@ -45,7 +43,7 @@ public sealed class OwnClusterTests(ITestOutputHelper output)
 
         Assert.False(Directory.Exists(cluster.Folder));
         Assert.All(pids, pid => Assert.False(IsAlive(pid), $"postmaster {pid} outlived the cluster"));
-        Assert.All(cluster.Servers, server => Assert.True(IsFree(server.Port), $"port {server.Port} still taken"));
+        Assert.All(cluster.Servers, server => Assert.True(Tools.PortIsFree(server.Port), $"port {server.Port} still taken"));
         await cluster.DisposeAsync(); // twice is fine
     }
 
@@ -96,17 +94,4 @@ public sealed class OwnClusterTests(ITestOutputHelper output)
         }
     }
 
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }

@@ -100,6 +100,21 @@ public static class Tools
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Whether <paramref name="port"/> of 127.0.0.1 can be listened on now.</summary>
+    public static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The full path of <paramref name="command"/> on PATH, or null.</summary>
     public static string? Find(string command) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')

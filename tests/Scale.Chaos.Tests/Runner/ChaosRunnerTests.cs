@@ -166,6 +166,17 @@ public sealed class ChaosRunnerTests
         Assert.True(result.Journal["extensions"]![0]!["hypothesis_held"]!.GetValue<bool>());
     }
 
+    /// <summary>Zone b terminated, then a wait until every instance is ready, judged against [0, <paramref name="allowedSeconds"/>].</summary>
+    private static string ZoneBBackAndReady(double allowedSeconds) => string.Create(CultureInfo.InvariantCulture, $$"""
+        {
+          "title": "t",
+          "method": [
+            { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
+            { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, {{allowedSeconds}}] },
+              "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
+        }
+        """);
+
     [Theory]
     [InlineData(0.9, 0.2, true)]
     [InlineData(0.1, 0.6, false)]
@@ -184,15 +195,7 @@ public sealed class ChaosRunnerTests
             Boots = () => Interlocked.Increment(ref looks) == 1 ? boots[..1] : boots,
         };
 
-        var result = await RunAsync("""
-            {
-              "title": "t",
-              "method": [
-                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
-                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 0.5] },
-                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
-            }
-            """, target);
+        var result = await RunAsync(ZoneBBackAndReady(0.5), target);
 
         var verdict = Assert.Single(result.Verdicts);
         Assert.False(verdict.Met);
@@ -219,15 +222,7 @@ public sealed class ChaosRunnerTests
             Boots = () => clock.Elapsed < recordedAt ? [] : [new("web-b1", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(0.7))],
         };
 
-        var result = await RunAsync("""
-            {
-              "title": "t",
-              "method": [
-                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
-                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 10] },
-                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
-            }
-            """, target);
+        var result = await RunAsync(ZoneBBackAndReady(10), target);
 
         var recovery = Assert.Single(result.Timeline, e => e.Kind == "recovery");
         Assert.EndsWith("; booted at idle priority: web-b1 ready after 1.0 s, 0.2 s on a CPU and 0.7 s waiting for one", recovery.Text, StringComparison.Ordinal);
@@ -242,15 +237,7 @@ public sealed class ChaosRunnerTests
             Boots = () => [new("web-b1", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.1), TimeSpan.FromSeconds(0.9))],
         };
 
-        var result = await RunAsync("""
-            {
-              "title": "t",
-              "method": [
-                { "type": "action", "name": "terminate-zone-b", "provider": { "type": "scale", "func": "terminate_zone", "arguments": { "zone": "b" } } },
-                { "type": "probe", "name": "back-and-ready-seconds", "tolerance": { "type": "range", "range": [0, 10] },
-                  "provider": { "type": "scale", "func": "wait_for", "arguments": { "condition": "all_ready", "timeout_seconds": 10 } } } ]
-            }
-            """, target);
+        var result = await RunAsync(ZoneBBackAndReady(10), target);
 
         var verdict = Assert.Single(result.Verdicts);
         Assert.True(verdict.Met);

@@ -920,7 +920,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = high - low >= 1000 ? RandomNumberGenerator.GetInt32(low, high) : AnyFreePort();
-            if (port == 5432 || PortsHandedOut.ContainsKey(port) || !IsFree(port))
+            if (port == 5432 || PortsHandedOut.ContainsKey(port) || !Tools.PortIsFree(port))
             {
                 continue;
             }
@@ -1003,19 +1003,6 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 
     private static int AnyFreePort()
     {
