@@ -18,20 +18,20 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Directory.Build.props src/
 COPY src/Scale.Chaos/Scale.Chaos.csproj src/Scale.Chaos/
-COPY src/Scale.Cli/Scale.Cli.csproj src/Scale.Cli/
-COPY src/Scale.Corpus/Scale.Corpus.csproj src/Scale.Corpus/
+COPY src/Product/Scale.Cli/Scale.Cli.csproj src/Product/Scale.Cli/
+COPY src/Product/Scale.Corpus/Scale.Corpus.csproj src/Product/Scale.Corpus/
 COPY src/Scale.Lab/Scale.Lab.csproj src/Scale.Lab/
 COPY src/Scale.Load/Scale.Load.csproj src/Scale.Load/
-COPY src/Scale.Midi/Scale.Midi.csproj src/Scale.Midi/
-COPY src/Scale.Pipeline/Scale.Pipeline.csproj src/Scale.Pipeline/
-COPY src/Scale.Similarity/Scale.Similarity.csproj src/Scale.Similarity/
-COPY src/Scale.Store/Scale.Store.csproj src/Scale.Store/
+COPY src/Product/Scale.Midi/Scale.Midi.csproj src/Product/Scale.Midi/
+COPY src/Product/Scale.Pipeline/Scale.Pipeline.csproj src/Product/Scale.Pipeline/
+COPY src/Product/Scale.Similarity/Scale.Similarity.csproj src/Product/Scale.Similarity/
+COPY src/Product/Scale.Store/Scale.Store.csproj src/Product/Scale.Store/
 COPY src/Scale.Synth/Scale.Synth.csproj src/Scale.Synth/
-COPY src/Scale.Web/Scale.Web.csproj src/Scale.Web/
-RUN dotnet restore src/Scale.Cli/Scale.Cli.csproj -a "$TARGETARCH"
+COPY src/Product/Scale.Web/Scale.Web.csproj src/Product/Scale.Web/
+RUN dotnet restore src/Product/Scale.Cli/Scale.Cli.csproj -a "$TARGETARCH"
 COPY deploy/monitoring/ deploy/monitoring/
 COPY src/ src/
-RUN dotnet publish src/Scale.Cli/Scale.Cli.csproj -c Release -a "$TARGETARCH" --no-restore --self-contained false \
+RUN dotnet publish src/Product/Scale.Cli/Scale.Cli.csproj -c Release -a "$TARGETARCH" --no-restore --self-contained false \
       -p:UseAppHost=false -p:SourceRevisionId="$SCALE_COMMIT" -o /app
 
 FROM ${RUNTIME_IMAGE}

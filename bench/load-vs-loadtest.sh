@@ -26,7 +26,7 @@ mkdir -p "$work" "$tools"
 if [[ ! -x "$tools/node_modules/.bin/loadtest" ]]; then
   npm install --silent --no-audit --no-fund --save-exact --prefix "$tools" loadtest@8.2.1 >/dev/null
 fi
-dotnet build "$root/src/Scale.Cli" -c Release -v q -nologo >/dev/null
+dotnet build "$root/src/Product/Scale.Cli" -c Release -v q -nologo >/dev/null
 dll="$root/artifacts/bin/Scale.Cli/release/scale.dll"
 
 server_pid=""

@@ -23,8 +23,11 @@ mkdir -p "$work"
 tree="$work/baseline-$baseline"
 if [[ ! -d "$tree" ]]; then git -C "$root" worktree add --detach "$tree" "$baseline" >/dev/null; fi
 echo "building baseline $baseline and current ..."
-dotnet build "$tree/src/Scale.Cli" -c Release -v q -nologo >/dev/null
-dotnet build "$root/src/Scale.Cli" -c Release -v q -nologo >/dev/null
+# A baseline from before the product moved under src/Product has the program at src/Scale.Cli.
+baseline_cli="$tree/src/Product/Scale.Cli"
+[[ -d "$baseline_cli" ]] || baseline_cli="$tree/src/Scale.Cli"
+dotnet build "$baseline_cli" -c Release -v q -nologo >/dev/null
+dotnet build "$root/src/Product/Scale.Cli" -c Release -v q -nologo >/dev/null
 current_dll="$root/artifacts/bin/Scale.Cli/release/scale.dll"
 baseline_dll="$tree/artifacts/bin/Scale.Cli/release/scale.dll"
 

@@ -48,7 +48,7 @@ for n in "$seconds" "$rps" "$warmup"; do
 done
 [[ $seconds -ge 1 && $rps -ge 1 ]] || { echo "bench/web-load.sh: --seconds and --rps must be at least 1" >&2; exit 2; }
 
-# The routes: name, method, path (with {placeholders} filled from the data below), body. Read from src/Scale.Web:
+# The routes: name, method, path (with {placeholders} filled from the data below), body. Read from src/Product/Scale.Web:
 # Pages/PageEndpoints.cs, Pages/StaticAssets.cs, Api/ApiEndpoints.cs, Legacy/LegacyEndpoints.cs, ScaleWebApp.cs.
 route_table='
 home                       GET  /
@@ -224,10 +224,10 @@ for i in "${!names[@]}"; do known+="$(template "${paths[$i]}") "; done
 if openapi_paths=$(get /openapi/v1.json 2>/dev/null | json 'Object.keys(j.paths).join(" ")'); then
   for p in $openapi_paths; do [[ "$known" == *" $(template "$p") "* ]] || uncovered+=("$p"); done
 fi
-if [[ -d "$root/src/Scale.Web/Pages" ]]; then
+if [[ -d "$root/src/Product/Scale.Web/Pages" ]]; then
   while read -r p; do
     [[ -z "$p" || "$known" == *" $(template "$p") "* ]] || uncovered+=("$p")
-  done < <(grep -rhoE 'Map(Get|Post|Methods)\("/[^"]*"' "$root/src/Scale.Web/Pages" | sed -E 's/.*\("([^"]*)"/\1/' | sort -u)
+  done < <(grep -rhoE 'Map(Get|Post|Methods)\("/[^"]*"' "$root/src/Product/Scale.Web/Pages" | sed -E 's/.*\("([^"]*)"/\1/' | sort -u)
 fi
 
 # Results file.

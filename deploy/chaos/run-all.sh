@@ -30,9 +30,9 @@ for name in "${names[@]}"; do
   case "$name" in *@*) [[ "${name#*@}" == test_db ]] || { echo "run-all.sh: unknown steady state @${name#*@} in $name (known: @test_db)" >&2; exit 2; } ;; esac
 done
 # Not built here: the lab's web instances run from the same build output, and rebuilding under them would swap
-# their files. Build before `scale lab up` (dotnet build -c Release src/Scale.Cli), or point SCALE_DLL at a build.
+# their files. Build before `scale lab up` (dotnet build -c Release src/Product/Scale.Cli), or point SCALE_DLL at a build.
 dll="${SCALE_DLL:-$root/artifacts/bin/Scale.Cli/release/scale.dll}"
-[[ -f "$dll" ]] || { echo "no $dll: dotnet build -c Release src/Scale.Cli first" >&2; exit 2; }
+[[ -f "$dll" ]] || { echo "no $dll: dotnet build -c Release src/Product/Scale.Cli first" >&2; exit 2; }
 scale=(dotnet "$dll")
 mkdir -p "$out"
 out_abs="$(cd "$out" && pwd)"

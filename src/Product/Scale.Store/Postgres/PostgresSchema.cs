@@ -5,7 +5,7 @@ using Scale.Midi;
 namespace Scale.Store.Postgres;
 
 /// <summary>
-/// Versioned migrations for PostgreSQL, the same tables as SQLite's (src/Scale.Store/README.md) with PostgreSQL
+/// Versioned migrations for PostgreSQL, the same tables as SQLite's (src/Product/Scale.Store/README.md) with PostgreSQL
 /// types. Each migration runs once, in order, inside one transaction holding a transaction-scoped advisory lock,
 /// so any number of processes may run <c>scale db migrate</c> (or open the store) at once. Never edit a released
 /// migration: add the next one.
