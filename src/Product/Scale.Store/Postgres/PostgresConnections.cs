@@ -120,6 +120,24 @@ internal sealed class PostgresConnections : IAsyncDisposable
     public NpgsqlDataSource Reads { get; }
 
     /// <summary>Reads: a few quick retries (about 3 s in all), so a replica restarting or a failover is invisible.</summary>
+    /// <summary>
+    /// True when Npgsql found no host to try because it has marked every one down: it marks a host down, and empties
+    /// its pool, when a session on it breaks, then skips it for Host Recheck Seconds. That fits one server per host, but
+    /// behind a load balancer (HAProxy's role ports, Kubernetes Services) a broken session says only that one server
+    /// behind it went away: on the lab a failover breaks sessions on both the primary's and the replicas' address within
+    /// a second, and reads then waited out the marks (about 2 s) while the balancers already had healthy servers.
+    /// </summary>
+    public static bool IsEveryHostMarkedDown(Exception ex) =>
+        ex is NpgsqlException { InnerException: null } npgsql and not PostgresException
+        && npgsql.Message.StartsWith("No suitable host", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Forgets what Npgsql knows of every host (down, primary, standby), so the next attempt tries them all again and
+    /// learns their roles anew. Called when every host is marked down (<see cref="IsEveryHostMarkedDown"/>): there is
+    /// nothing left to protect by skipping them, and a host that is really down costs a connection attempt.
+    /// </summary>
+    public void ForgetHostStates() => _source.ClearDatabaseStates();
+
     public static ResiliencePipeline ReadRetry { get; } = Retry(attempts: 6, first: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromSeconds(1));
 
     /// <summary>Writes: wait for a new primary for about 20 s (a Patroni or CloudNativePG failover takes 10-30 s), then fail with the last error.</summary>

@@ -283,7 +283,18 @@ internal sealed class PostgresScaleReader : IScaleReader
             return await PostgresConnections.ReadRetry.ExecuteAsync(
                 async ct =>
                 {
-                    var connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    NpgsqlConnection connection;
+                    try
+                    {
+                        connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (NpgsqlException ex) when (PostgresConnections.IsEveryHostMarkedDown(ex))
+                    {
+                        // Try them all again on the retry rather than wait out the marks (see IsEveryHostMarkedDown).
+                        _connections.ForgetHostStates();
+                        throw;
+                    }
+
                     StoreMetrics.RecordRead("postgresql", RoleOf(connection));
                     var kept = false;
                     try
