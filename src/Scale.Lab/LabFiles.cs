@@ -285,19 +285,16 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                 http-request use-service prometheus-exporter if {"{"} path /metrics {"}"}
 
             """);
-        // The primary's sessions are cut the moment Patroni stops calling it the primary (a demoted primary must take
-        // no more writes). A replica that Patroni stops calling a replica (promoted, or its PostgreSQL restarting)
-        // only stops getting new sessions (NOLB, error-status L7OKC): a promoted replica still answers its reads
-        // correctly, and a restarting PostgreSQL closes its own. Cutting them was what made the failover's one bad
-        // second: at each promotion HAProxy shut the 54-74 read sessions the web instances had on the promoted
-        // replica, every one reconnected at once, and p99 reached 0.5-2.8 s in the promotion's second in all five
-        // zone-outage@test_db runs of docs/chaos-results/series-2026-12-07-5be0b7b. Sessions are still cut when the
-        // server stops answering its checks at all (its zone dark or cut off, Patroni dead): that is a down server.
-        foreach (var (name, port, check, notInRole) in new[]
-                 {
-                     ("pg-primary", layout.PrimaryPort, "/primary", string.Empty),
-                     ("pg-replicas", layout.ReplicasPort, "/replica", " error-status L7OKC"),
-                 })
+        // A server that leaves its role has its sessions cut, on both ports: a demoted primary must take no more writes,
+        // and a promoted replica must not keep sessions on the replicas' address. Npgsql learns an address's role from
+        // the sessions on it (PostgreSQL reports in_hot_standby when it changes), so one session still open on a promoted
+        // replica can mark the whole replicas' address a primary (Npgsql 10's NpgsqlConnector.UpdateDatabaseState), and
+        // the web instances' reads (prefer-standby) then go to the primary's address for Host Recheck Seconds. Tried
+        // (error-status L7OKC, the promoted replica NOLB): after a switchover the new primary held 34 of the web tier's 49
+        // sessions, and when it was switched over again every session on it broke, on both addresses at once. Cut, the
+        // replicas' address holds replicas only; the cut costs the web tier one round of reconnections, and the reader
+        // does not wait out the down marks Npgsql then sets (PostgresScaleReader).
+        foreach (var (name, port, check) in new[] { ("pg-primary", layout.PrimaryPort, "/primary"), ("pg-replicas", layout.ReplicasPort, "/replica") })
         {
             s.AppendLine(Invariant, $"""
                 listen {name}
@@ -307,7 +304,7 @@ public sealed class LabFiles(LabLayout layout, LabSecrets secrets, LabPrograms p
                     timeout server 30m
                     balance roundrobin
                     option httpchk OPTIONS {check}
-                    http-check expect{notInRole} status 200
+                    http-check expect status 200
                     # A server down here is checked 4 times a second: the new primary (or a returning replica)
                     # takes traffic within 250 ms of Patroni saying so, not up to a second later. A check costs
                     # Patroni about 1.3 ms of CPU (200 OPTIONS /primary: 25 ticks), so about 1 % of a core in all.
