@@ -29,6 +29,12 @@ public sealed record LabOptions
     /// <summary>Where the lock that keeps two `up`/`down` apart lives (null: /run/lock, else the temp folder; see <see cref="LabLock"/>).</summary>
     public string? LockFolder { get; init; }
 
+    /// <summary>
+    /// Requests per second of <c>/test_db</c> (the original's steady state: two database reads) that `up` sends through
+    /// the load balancer before it says the lab is up, until a round is served warm (<see cref="WarmRound"/>); 0 skips it.
+    /// </summary>
+    public int WarmRequestsPerSecond { get; init; } = 500;
+
     /// <summary>How long `up` waits for everything to become healthy.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(4);
 
@@ -66,6 +72,11 @@ public sealed record LabOptions
         if (WebPerZone is < 1 or > 9)
         {
             throw new ArgumentException($"--web-per-zone must be between 1 and 9, not {WebPerZone}");
+        }
+
+        if (WarmRequestsPerSecond is < 0 or > 5000)
+        {
+            throw new ArgumentException($"--warm-rps must be between 0 (no warm-up) and 5000, not {WarmRequestsPerSecond}");
         }
 
         if (SyntheticFiles < 10)

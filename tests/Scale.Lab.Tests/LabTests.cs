@@ -33,13 +33,16 @@ public sealed class LabTests : IDisposable
     [Fact]
     public async Task Up_Load_Status_Down_EveryComponentHealthy_EveryRequestSucceeds_NothingLeftRunning()
     {
-        var up = await ScaleProcess.RunAsync(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1"], timeout: TimeSpan.FromMinutes(8));
+        var up = await ScaleProcess.RunAsync(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1", "--warm-rps", "50"], timeout: TimeSpan.FromMinutes(8));
         Assert.True(up.ExitCode == 0, up.ToString());
         var url = up.StdoutLines[^1];
         Assert.StartsWith("http://127.0.0.1:", url, StringComparison.Ordinal);
+        // Its last step: the steady load through HAProxy until served warm (50 requests/s here), each round reported.
+        Assert.Contains("warm-up: http://127.0.0.1:", up.Stderr, StringComparison.Ordinal);
+        Assert.Contains("round 1: p99 at most", up.Stderr, StringComparison.Ordinal);
 
         // Starting twice is harmless.
-        var again = await ScaleProcess.RunAsync(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1"], timeout: TimeSpan.FromMinutes(4));
+        var again = await ScaleProcess.RunAsync(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1", "--warm-rps", "50"], timeout: TimeSpan.FromMinutes(4));
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains("already running", again.Stderr, StringComparison.Ordinal);
 
@@ -79,7 +82,7 @@ public sealed class LabTests : IDisposable
     [Fact]
     public async Task Up_SigkilledMidway_DownTwice_LeavesNoProcessNamespaceOrLink()
     {
-        using var up = ScaleProcess.Start(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1"]);
+        using var up = ScaleProcess.Start(_work.Path, ["lab", "up", .. _where, "--files", "300", "--web-per-zone", "1", "--warm-rps", "50"]);
         // Wait until the zones exist and something runs inside them, then kill `up` itself with no chance to clean up.
         var deadline = DateTime.UtcNow.AddMinutes(4);
         while (DateTime.UtcNow < deadline && !up.HasExited && !(await Tools.RunAsync("ip", ["netns", "pids", "scl31000-a"], TimeSpan.FromSeconds(10))).Output.Trim().Any(char.IsAsciiDigit))

@@ -278,6 +278,7 @@ internal sealed class PostgresScaleReader : IScaleReader
     /// </summary>
     private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, bool keepConnection, CancellationToken cancellationToken)
     {
+        var forgotten = false;
         try
         {
             return await PostgresConnections.ReadRetry.ExecuteAsync(
@@ -288,9 +289,12 @@ internal sealed class PostgresScaleReader : IScaleReader
                     {
                         connection = await _connections.Reads.OpenConnectionAsync(ct).ConfigureAwait(false);
                     }
-                    catch (NpgsqlException ex) when (PostgresConnections.IsEveryHostMarkedDown(ex))
+                    catch (NpgsqlException ex) when (!forgotten && PostgresConnections.IsEveryHostMarkedDown(ex))
                     {
-                        // Try them all again on the retry rather than wait out the marks (see IsEveryHostMarkedDown).
+                        // Try them all again on the retry rather than wait out the marks (see IsEveryHostMarkedDown);
+                        // once per read, so that hosts that are really gone (connections timing out) are tried twice at
+                        // most before the read fails.
+                        forgotten = true;
                         _connections.ForgetHostStates();
                         throw;
                     }
