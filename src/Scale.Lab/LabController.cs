@@ -589,11 +589,21 @@ public sealed class LabController : IDisposable
         WarmRound? round = null;
         for (var n = 1; n <= 4; n++)
         {
-            var report = await ProgramRunner.RunAsync(
-                programs.Dotnet,
-                [programs.ScaleDll, "load", url, "--rps", rps.ToString(Invariant), "--maxSeconds", "10", "--keepalive", "--concurrency", "500", "--json", "--quiet"],
-                cancellationToken);
-            round = WarmRound.FromLoadReport(report, lastSeconds: 5);
+            try
+            {
+                var report = await ProgramRunner.RunAsync(
+                    programs.Dotnet,
+                    [programs.ScaleDll, "load", url, "--rps", rps.ToString(Invariant), "--maxSeconds", "10", "--keepalive", "--concurrency", "500", "--json", "--quiet"],
+                    cancellationToken);
+                round = WarmRound.FromLoadReport(report, lastSeconds: 5);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException)
+            {
+                // Everything else is up and healthy: a warm-up that cannot run is said, and does not undo the lab.
+                Step($"the warm-up could not run ({ex.Message}); the lab is up, not warmed");
+                return;
+            }
+
             _log.WriteLine(string.Create(Invariant, $"  round {n}: {round}"));
             if (round.Warm)
             {
