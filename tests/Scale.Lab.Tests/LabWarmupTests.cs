@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Scale.Testing;
+using Scale.Testing.Network;
 
 namespace Scale.Lab.Tests;
 
@@ -68,41 +69,14 @@ public sealed class LabWarmupTests
 
     private static HttpListener Answering(HttpStatusCode status, out string url)
     {
-        for (var attempt = 0; ; attempt++)
+        var body = Encoding.UTF8.GetBytes("{}");
+        var (listener, port) = HttpStandIn.Start(async context =>
         {
-            var port = Tools.FreePort();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                listener.Close();
-                continue;
-            }
-
-            url = $"http://127.0.0.1:{port}/test_db";
-            _ = Task.Run(async () =>
-            {
-                var body = Encoding.UTF8.GetBytes("{}");
-                while (listener.IsListening)
-                {
-                    try
-                    {
-                        var context = await listener.GetContextAsync();
-                        context.Response.StatusCode = (int)status;
-                        await context.Response.OutputStream.WriteAsync(body);
-                        context.Response.Close();
-                    }
-                    catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                    {
-                        return;
-                    }
-                }
-            });
-            return listener;
-        }
+            context.Response.StatusCode = (int)status;
+            await context.Response.OutputStream.WriteAsync(body);
+            context.Response.Close();
+        });
+        url = $"http://127.0.0.1:{port}/test_db";
+        return listener;
     }
 }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Scale.Lab.Haproxy;
 using Scale.Testing;
+using Scale.Testing.Network;
 
 namespace Scale.Lab.Tests.Haproxy;
 
@@ -59,7 +60,7 @@ internal sealed class RunningHaproxy : IAsyncDisposable
         var instances = new Dictionary<string, HttpListener>(StringComparer.Ordinal);
         foreach (var web in layout.Web)
         {
-            var (listener, port) = Listen(context => Answer(context, 200, web.Name));
+            var (listener, port) = HttpStandIn.Start(context => Answer(context, 200, web.Name));
             instances[web.Name] = listener;
             Assert.Contains($" {web.Address} ", config, StringComparison.Ordinal);
             config = config.Replace($" {web.Address} ", $" 127.0.0.1:{port} ", StringComparison.Ordinal);
@@ -164,45 +165,6 @@ internal sealed class RunningHaproxy : IAsyncDisposable
         context.Response.Close();
     }
 
-    /// <summary>An HTTP server on a free 127.0.0.1 port that answers every request with <paramref name="answer"/>.</summary>
-    private static (HttpListener Listener, int Port) Listen(Func<HttpListenerContext, Task> answer)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = Tools.FreePort();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                listener.Close();
-                continue;
-            }
-
-            _ = Task.Run(async () =>
-            {
-                while (listener.IsListening)
-                {
-                    HttpListenerContext context;
-                    try
-                    {
-                        context = await listener.GetContextAsync();
-                    }
-                    catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                    {
-                        return;
-                    }
-
-                    await answer(context);
-                }
-            });
-            return (listener, port);
-        }
-    }
-
     internal enum DatabaseRole
     {
         Primary,
@@ -244,7 +206,7 @@ internal sealed class RunningHaproxy : IAsyncDisposable
         public static DatabaseMember Start(string name, DatabaseRole role)
         {
             DatabaseMember? member = null;
-            var (patroni, patroniPort) = Listen(context =>
+            var (patroni, patroniPort) = HttpStandIn.Start(context =>
             {
                 // Patroni's answers: 200 on /primary for the primary, on /replica for a running replica, 503 otherwise.
                 var path = context.Request.Url!.AbsolutePath;
